@@ -1,0 +1,50 @@
+# Two commands on a fresh machine (Python 3.11 + make):
+#   make build   set up .venv and run `dbt build` over the sample ledger
+#   make test    set up .venv and run the whole test suite (lint, dbt build, pytest)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+# numba's compiled-kernel cache, kept out of the source tree
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
+
+.PHONY: setup build test lint dbt-build pytest bench docs sample clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+build: setup
+	$(BIN)/dbt build
+
+test: setup lint dbt-build pytest
+
+lint: setup
+	$(BIN)/sqlfluff lint
+
+dbt-build: setup
+	$(BIN)/dbt build
+
+pytest: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python -m credit_ledger.benchmark
+
+docs: setup
+	$(BIN)/dbt docs generate
+	$(BIN)/dbt docs serve --port 8080
+
+sample: setup
+	$(BIN)/python -m credit_ledger.generate --out data/sample_ledger
+
+clean:
+	rm -rf $(VENV) target logs credits.duckdb

@@ -1,0 +1,126 @@
+{#
+    Parsing helpers used by staging. Each is dispatched so that a warehouse
+    adapter can supply its own spelling; the default targets DuckDB.
+#}
+
+{# A UTC timestamp from any export spelling: `2024-03-01 10:00:00`,
+   `2024-03-01T10:00:00Z`, with a fractional part or an explicit offset.
+   Unparseable text gives null. #}
+{% macro parse_utc_timestamp(expression) -%}
+    {{ return(adapter.dispatch('parse_utc_timestamp', 'credit_ledger')(expression)) }}
+{%- endmacro %}
+
+{% macro default__parse_utc_timestamp(expression) -%}
+    cast({{ expression }} as timestamp)
+{%- endmacro %}
+
+{% macro duckdb__parse_utc_timestamp(expression) -%}
+    {# via timestamptz so that an offset (`Z`, `+02:00`) is honoured; the
+       profile pins the session time zone to UTC for offset-less text #}
+    timezone('UTC', try_cast({{ expression }} as timestamptz))
+{%- endmacro %}
+
+{# A float from text or a number; null when unparseable or not finite. #}
+{% macro parse_float(expression) -%}
+    {{ return(adapter.dispatch('parse_float', 'credit_ledger')(expression)) }}
+{%- endmacro %}
+
+{% macro default__parse_float(expression) -%}
+    cast({{ expression }} as double precision)
+{%- endmacro %}
+
+{% macro duckdb__parse_float(expression) -%}
+    case
+        when isfinite(try_cast({{ expression }} as double))
+            then try_cast({{ expression }} as double)
+    end
+{%- endmacro %}
+
+{# An integer id; null when unparseable. #}
+{% macro parse_id(expression) -%}
+    {{ return(adapter.dispatch('parse_id', 'credit_ledger')(expression)) }}
+{%- endmacro %}
+
+{% macro default__parse_id(expression) -%}
+    cast({{ expression }} as bigint)
+{%- endmacro %}
+
+{% macro duckdb__parse_id(expression) -%}
+    try_cast({{ expression }} as bigint)
+{%- endmacro %}
+
+{# Credits (float) to integer milli-credits, rounding half away from zero. #}
+{% macro to_milli(credits_expression) -%}
+    case
+        {# beyond BIGINT range the value cannot be a real balance change #}
+        when abs({{ credits_expression }} * {{ var('credit_scale') }}) < 9.0e18
+            then cast(
+                round({{ credits_expression }} * {{ var('credit_scale') }})
+                as bigint
+            )
+    end
+{%- endmacro %}
+
+{# True when credits carry precision finer than one milli-credit
+   (beyond float noise). #}
+{% macro has_sub_milli_precision(credits_expression) -%}
+    abs(
+        {{ credits_expression }} * {{ var('credit_scale') }}
+        - round({{ credits_expression }} * {{ var('credit_scale') }})
+    ) > {{ var('sub_milli_tolerance') }}
+{%- endmacro %}
+
+{# Free text to a normalised code: trimmed, lowercase, empty as null. #}
+{% macro normalise_code(expression) -%}
+    nullif(lower(trim({{ expression }})), '')
+{%- endmacro %}
+
+{# Is the text valid JSON? Null text gives null. #}
+{% macro json_is_valid(expression) -%}
+    {{ return(adapter.dispatch('json_is_valid', 'credit_ledger')(expression)) }}
+{%- endmacro %}
+
+{% macro default__json_is_valid(expression) -%}
+    {{ not_supported_on_adapter('json_is_valid') }}
+{%- endmacro %}
+
+{% macro duckdb__json_is_valid(expression) -%}
+    json_valid({{ expression }})
+{%- endmacro %}
+
+{# A top-level key of a JSON text, as text; the caller checks validity. #}
+{% macro json_key_text(expression, key) -%}
+    {{ return(adapter.dispatch('json_key_text', 'credit_ledger')(expression, key)) }}
+{%- endmacro %}
+
+{% macro default__json_key_text(expression, key) -%}
+    {{ not_supported_on_adapter('json_key_text') }}
+{%- endmacro %}
+
+{% macro duckdb__json_key_text(expression, key) -%}
+    json_extract_string({{ expression }}, '$.{{ key }}')
+{%- endmacro %}
+
+{# One-way hash of personal data (hex sha256). #}
+{% macro hash_personal_data(expression) -%}
+    {{ return(adapter.dispatch('hash_personal_data', 'credit_ledger')(expression)) }}
+{%- endmacro %}
+
+{% macro default__hash_personal_data(expression) -%}
+    sha2({{ expression }}, 256)
+{%- endmacro %}
+
+{% macro duckdb__hash_personal_data(expression) -%}
+    sha256({{ expression }})
+{%- endmacro %}
+
+{# Fails the run (not the parse) with a message that names the adapter. #}
+{% macro not_supported_on_adapter(what) -%}
+    {%- if execute -%}
+        {{ exceptions.raise_compiler_error(
+            what ~ " is not supported on " ~ adapter.type()
+            ~ ": add a `" ~ adapter.type() ~ "__" ~ what
+            ~ "` macro to the project to run it there."
+        ) }}
+    {%- endif -%}
+{%- endmacro %}

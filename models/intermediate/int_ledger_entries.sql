@@ -1,0 +1,92 @@
+-- The clean ledger joined to its event and credit-type rule: one row per
+-- clean credit_histories row, with the flags that need the event catalog
+-- and, for rows that add credits, the lot's credit type and expiry.
+
+with ledger as (
+    select * from {{ ref('stg_ledger__credit_histories') }}
+),
+
+credit_events as (
+    select * from {{ ref('stg_ledger__credit_events') }}
+),
+
+credit_type_rules as (
+    select * from {{ ref('credit_type_rules') }}
+),
+
+with_event as (
+    select
+        ledger.*,
+        credit_events.event_name,
+        credit_events.event_type,
+        credit_events.credit_event_id is not null as is_known_event
+    from ledger
+    left join credit_events
+        on ledger.credit_event_id = credit_events.credit_event_id
+),
+
+-- A rule by event name wins over one by event type; `default` catches the rest.
+with_rule as (
+    select
+        with_event.*,
+        coalesce(
+            by_name.credit_type, by_type.credit_type, fallback.credit_type
+        ) as credit_type,
+        case
+            when by_name.match_value is not null then by_name.expiry_days
+            when by_type.match_value is not null then by_type.expiry_days
+            else fallback.expiry_days
+        end as expiry_days
+    from with_event
+    left join credit_type_rules as by_name
+        on
+            by_name.match_on = 'event_name'
+            and with_event.event_name = by_name.match_value
+    left join credit_type_rules as by_type
+        on
+            by_type.match_on = 'event_type'
+            and with_event.event_type = by_type.match_value
+    left join credit_type_rules as fallback
+        on fallback.match_on = 'default'
+),
+
+final as (
+    select
+        credit_history_id,
+        user_id,
+        credit_event_id,
+        creditable_id,
+        event_name,
+        event_type,
+        creditable_type,
+        case when amount_milli > 0 then credit_type end as credit_type,
+        description,
+        amount_milli,
+        previous_amount_milli,
+        case when amount_milli > 0 then expiry_days end as expiry_days,
+        is_known_event,
+        -- the sign of amount decides direction; a disagreeing event is flagged
+        coalesce(
+            (event_type in ('usage', 'penalty') and amount_milli > 0)
+            or (event_type = 'bonus' and amount_milli < 0),
+            false
+        ) as has_sign_mismatch,
+        has_sub_milli_precision,
+        has_malformed_meta_data,
+        has_invalid_meta_expires_at,
+        has_unparseable_previous_amount,
+        occurred_at,
+        updated_at,
+        -- a lot's expiry: meta_data.expires_at, else the rule's period,
+        -- else never (null)
+        case
+            when amount_milli > 0
+                then coalesce(
+                    meta_expires_at,
+                    {{ dbt.dateadd('day', 'expiry_days', 'occurred_at') }}
+                )
+        end as expires_at
+    from with_rule
+)
+
+select * from final

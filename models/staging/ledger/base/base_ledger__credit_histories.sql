@@ -1,0 +1,105 @@
+-- Every credit_histories row of the export, parsed, with the reason it is
+-- quarantined (null when clean). Both stg_ledger__credit_histories and
+-- stg_ledger__quarantined_credit_histories read this, so that
+-- rows in = clean rows + quarantined rows by construction (and by test).
+
+with source as (
+    select
+        *,
+        -- position in the export: breaks ties between re-exported ids
+        row_number() over () as source_row_number
+    from {{ source('ledger', 'credit_histories') }}
+),
+
+parsed as (
+    select
+        source_row_number,
+        {{ parse_id('id') }} as credit_history_id,
+        {{ parse_id('user_id') }} as user_id,
+        {{ parse_id('credit_event_id') }} as credit_event_id,
+        {{ parse_id('creditable_id') }} as creditable_id,
+        nullif(trim(cast(id as varchar)), '') as id_text,
+        nullif(trim(cast(user_id as varchar)), '') as user_id_text,
+        {{ normalise_code('creditable_type') }} as creditable_type,
+        nullif(trim(cast(amount as varchar)), '') as amount_text,
+        nullif(trim(cast(previous_amount as varchar)), '') as previous_amount_text,
+        description,
+        nullif(trim(meta_data), '') as meta_data,
+        nullif(trim(cast(created_at as varchar)), '') as created_at_text,
+        {{ parse_float('amount') }} as amount,
+        {{ parse_float('previous_amount') }} as previous_amount,
+        {{ parse_utc_timestamp('created_at') }} as occurred_at,
+        {{ parse_utc_timestamp('updated_at') }} as updated_at
+    from source
+),
+
+converted as (
+    select
+        *,
+        {{ to_milli('amount') }} as amount_milli,
+        {{ to_milli('previous_amount') }} as previous_amount_milli,
+        coalesce({{ json_is_valid('meta_data') }}, true) as is_meta_data_valid,
+        case
+            when {{ json_is_valid('meta_data') }}
+                then {{ json_key_text('meta_data', 'expires_at') }}
+        end as meta_expires_at_text,
+        -- a re-exported id keeps its latest version (then the last seen)
+        case
+            when credit_history_id is not null
+                then row_number() over (
+                    partition by credit_history_id
+                    order by updated_at desc nulls last, source_row_number desc
+                )
+        end as id_version_rank
+    from parsed
+),
+
+classified as (
+    select
+        *,
+        {{ parse_utc_timestamp('meta_expires_at_text') }} as meta_expires_at,
+        case
+            when id_text is null then 'missing_id'
+            when credit_history_id is null then 'unparseable_id'
+            when id_version_rank > 1 then 'duplicate_id'
+            when user_id_text is null then 'missing_user_id'
+            when user_id is null then 'unparseable_user_id'
+            when amount_text is null then 'missing_amount'
+            when amount_milli is null then 'unparseable_amount'
+            when created_at_text is null then 'missing_created_at'
+            when occurred_at is null then 'unparseable_created_at'
+        end as quarantine_reason
+    from converted
+),
+
+final as (
+    select
+        source_row_number,
+        credit_history_id,
+        user_id,
+        credit_event_id,
+        creditable_id,
+        quarantine_reason,
+        id_text,
+        user_id_text,
+        creditable_type,
+        amount_text,
+        previous_amount_text,
+        created_at_text,
+        description,
+        meta_data,
+        amount_milli,
+        previous_amount_milli,
+        coalesce({{ has_sub_milli_precision('amount') }}, false)
+            as has_sub_milli_precision,
+        not is_meta_data_valid as has_malformed_meta_data,
+        meta_expires_at_text is not null and meta_expires_at is null
+            as has_invalid_meta_expires_at,
+        previous_amount_milli is null as has_unparseable_previous_amount,
+        occurred_at,
+        updated_at,
+        meta_expires_at
+    from classified
+)
+
+select * from final

@@ -1,0 +1,27 @@
+with source as (
+    select * from {{ source('ledger', 'credit_events') }}
+),
+
+renamed as (
+    select
+        {{ parse_id('id') }} as credit_event_id,
+        trim(name) as event_name,
+        -- the app writes `usage`, `Usage`, ` usage`: compare normalised
+        {{ normalise_code('event_type') }} as event_type,
+        event_type as event_type_raw,
+        {{ normalise_code('calculation_type') }} as calculation_type,
+        case
+            when {{ normalise_code('calculation_type') }} = 'fixed'
+                then {{ to_milli(parse_float('value')) }}
+        end as value_milli,
+        case
+            when {{ normalise_code('calculation_type') }} = 'percentage'
+                then {{ parse_float('value') }}
+        end as value_percent,
+        {{ to_milli(parse_float('min_amount')) }} as min_amount_milli,
+        {{ parse_utc_timestamp('created_at') }} as created_at,
+        {{ parse_utc_timestamp('updated_at') }} as updated_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,32 @@
+-- The clean ledger: one row per credit_histories id that can be placed on a
+-- user's balance. Amounts are integer milli-credits; data-quality flags are
+-- kept on the row (nothing here is dropped for being odd, only for being
+-- unplaceable, and those rows are in stg_ledger__quarantined_credit_histories).
+
+with base as (
+    select * from {{ ref('base_ledger__credit_histories') }}
+),
+
+clean as (
+    select
+        credit_history_id,
+        user_id,
+        credit_event_id,
+        creditable_id,
+        creditable_type,
+        description,
+        meta_data,
+        amount_milli,
+        previous_amount_milli,
+        has_sub_milli_precision,
+        has_malformed_meta_data,
+        has_invalid_meta_expires_at,
+        has_unparseable_previous_amount,
+        occurred_at,
+        updated_at,
+        meta_expires_at
+    from base
+    where quarantine_reason is null
+)
+
+select * from clean

@@ -1,0 +1,20 @@
+with source as (
+    select * from {{ source('ledger', 'plans') }}
+),
+
+renamed as (
+    select
+        {{ parse_id('id') }} as plan_id,
+        trim(name) as plan_name,
+        {{ normalise_code('tier') }} as tier,
+        {{ normalise_code('billing_interval') }} as billing_interval,
+        {{ to_milli(parse_float('monthly_credits')) }} as monthly_credits_milli,
+        cast(
+            round({{ parse_float('price') }} * {{ var('currency_minor_units') }})
+            as bigint
+        ) as price_minor_units,
+        {{ parse_utc_timestamp('created_at') }} as created_at
+    from source
+)
+
+select * from renamed
