@@ -1,0 +1,75 @@
+"""Shared pytest fixtures: build the dbt project over a ledger in a temp dir."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import duckdb
+import pytest
+
+from credit_ledger.dbt_runner import DbtResult, run_dbt
+from credit_ledger.ledger_files import write_ledger
+
+Row = Mapping[str, Any]
+
+
+@dataclass
+class BuiltLedger:
+    """A dbt run over one ledger, with its DuckDB file to query."""
+
+    result: DbtResult
+    db_path: Path
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(self.db_path), read_only=True) as con:
+            return con.execute(sql, list(params)).fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.rows(sql, params)[0][0]
+
+    def dicts(self, sql: str) -> list[dict[str, Any]]:
+        with duckdb.connect(str(self.db_path), read_only=True) as con:
+            cursor = con.execute(sql)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+BuildLedger = Callable[..., BuiltLedger]
+
+
+@pytest.fixture
+def build_ledger(tmp_path: Path) -> BuildLedger:
+    """Write `tables` as a ledger and run `dbt <command>` over it.
+
+    Returns the run and its database; `check=True` (default) fails the test
+    when dbt fails.
+    """
+    counter = iter(range(1000))
+
+    def _build(
+        tables: Mapping[str, Sequence[Row]] | None = None,
+        *,
+        command: Sequence[str] = ("build",),
+        ledger_dir: Path | None = None,
+        fmt: str = "csv",
+        extra_vars: Mapping[str, Any] | None = None,
+        check: bool = True,
+    ) -> BuiltLedger:
+        run_dir = tmp_path / f"run{next(counter)}"
+        run_dir.mkdir()
+        if ledger_dir is None:
+            ledger_dir = run_dir / "ledger"
+            write_ledger(ledger_dir, tables or {}, fmt=fmt)
+        dbt_vars: dict[str, Any] = {"ledger_path": str(ledger_dir), "ledger_format": fmt}
+        dbt_vars.update(extra_vars or {})
+        db_path = tmp_path / "credits.duckdb"
+        result = run_dbt(
+            list(command), db_path=db_path, work_dir=run_dir, dbt_vars=dbt_vars
+        )
+        if check and not result.ok:
+            pytest.fail(f"dbt {' '.join(command)} failed:\n{result.output[-8000:]}")
+        return BuiltLedger(result, db_path)
+
+    return _build
