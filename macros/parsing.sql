@@ -113,14 +113,3 @@
 {% macro duckdb__hash_personal_data(expression) -%}
     sha256({{ expression }})
 {%- endmacro %}
-
-{# Fails the run (not the parse) with a message that names the adapter. #}
-{% macro not_supported_on_adapter(what) -%}
-    {%- if execute -%}
-        {{ exceptions.raise_compiler_error(
-            what ~ " is not supported on " ~ adapter.type()
-            ~ ": add a `" ~ adapter.type() ~ "__" ~ what
-            ~ "` macro to the project to run it there."
-        ) }}
-    {%- endif -%}
-{%- endmacro %}

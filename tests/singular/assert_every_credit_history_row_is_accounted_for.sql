@@ -28,5 +28,6 @@ accounting as (
 
 select *
 from accounting
-where source_row_count != clean_row_count + quarantined_row_count
+where
+    source_row_count != clean_row_count + quarantined_row_count
     or source_row_count = 0

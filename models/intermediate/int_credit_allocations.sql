@@ -1,0 +1,66 @@
+-- FIFO lot depletion: which lot paid for which debit.
+--
+-- One row per (debit, lot) piece:
+--   consumption     a debit took credits from an open lot, at the debit's time
+--   debt_repayment  a later lot paid back what an earlier debit could not
+--                   cover, at the lot's time
+--   unfunded        debt still owed at as_of (no lot: lot_id is null)
+-- A debit's pieces sum to its amount.
+--
+-- Why not set-based SQL: the consumption order is by expiry, and a lot
+-- granted later can expire sooner, so which lot a debit draws from depends on
+-- every earlier debit. The walk is sequential per user; it runs in
+-- fifo_allocate(), a compiled kernel (credit_ledger/fifo.py) that the
+-- dbt-duckdb plugin registers on the connection. Per user the kernel:
+--   1. orders the user's rows by (occurred_at, credit_history_id);
+--   2. at a debit, drops open lots with expires_at <= its time, then consumes
+--      open lots by (expires_at, never-expiring last, granted_at, lot_id);
+--      what is not covered becomes debt owed by that debit;
+--   3. at a grant, skips it if it expired on arrival (expires_at <= granted_at),
+--      else repays debt oldest debit first and opens the rest as a lot.
+-- Users are independent: they are hashed into buckets, each bucket is one
+-- call with all of its users' rows, so the work partitions by user.
+{{ require_adapter('duckdb', 'FIFO depletion (int_credit_allocations)') }}
+
+with fifo_events as (
+    select * from {{ ref('int_fifo_events') }}
+),
+
+user_buckets as (
+    select
+        hash(user_id) % {{ var('fifo_user_buckets') }} as bucket,
+        list(
+            struct_pack(
+                user_id := user_id,
+                credit_history_id := credit_history_id,
+                occurred_us := epoch_us(occurred_at),
+                amount_milli := amount_milli,
+                -- never expires: the largest BIGINT sorts after every date
+                expires_us := coalesce(epoch_us(expires_at), 9223372036854775807)
+            )
+        ) as events
+    from fifo_events
+    group by 1
+),
+
+pieces as (
+    select unnest(fifo_allocate(events)) as piece
+    from user_buckets
+),
+
+final as (
+    select
+        piece.debit_id,
+        case when piece.kind != 2 then piece.lot_id end as lot_id,
+        piece.user_id,
+        case piece.kind
+            when 0 then 'consumption'
+            when 1 then 'debt_repayment'
+            when 2 then 'unfunded'
+        end as allocation_kind,
+        piece.amount_milli,
+        make_timestamp(piece.allocated_us) as allocated_at
+    from pieces
+)
+
+select * from final
