@@ -14,7 +14,7 @@ from typing import Any, Iterable, TypeVar
 T = TypeVar("T")  # a time: datetime or int, anything ordered
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     user_id: int
     row_id: int
@@ -23,7 +23,7 @@ class Event:
     expires_at: Any = None  # None: never expires
 
 
-@dataclass
+@dataclass(slots=True)
 class Lot:
     lot_id: int
     user_id: int
@@ -37,14 +37,14 @@ class Lot:
     open_milli: int = 0  # usable amount while walking
 
 
-@dataclass
+@dataclass(slots=True)
 class Debt:
     debit_id: int
     at: Any
     owed_milli: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     lots: dict[int, Lot] = field(default_factory=dict)
     # (debit_id, lot_id or None, user_id, allocated_at, kind, amount_milli)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 import numpy as np
@@ -76,7 +77,7 @@ def test_dbt_models_match_reference(build_ledger: BuildLedger, as_of: datetime |
         extra_vars={"as_of": None if as_of is None else str(as_of)},
     )
     reference = run_fifo(events, as_of=as_of)
-    expected_lots = as_tuples([vars(lot) for lot in reference.lots.values()], LOT_KEYS)
+    expected_lots = as_tuples([asdict(lot) for lot in reference.lots.values()], LOT_KEYS)
     expected_allocations = sorted(reference.allocations, key=repr)
 
     got_lots = as_tuples(built.dicts("select * from intermediate.int_credit_lots"), LOT_KEYS)

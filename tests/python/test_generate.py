@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from credit_ledger.generate import COLUMNS, generate, generate_ledger
+from credit_ledger.generate import generate, generate_ledger
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "credit_events": ("id", "name", "event_type", "calculation_type", "value",
+                      "min_amount", "created_at", "updated_at"),
+    "credit_histories": ("id", "user_id", "credit_event_id", "creditable_type",
+                         "creditable_id", "amount", "previous_amount", "description",
+                         "meta_data", "created_at", "updated_at"),
+    "users": ("id", "email", "plan_id", "credits", "monthly_credits", "created_at",
+              "updated_at", "deleted_at"),
+    "plans": ("id", "name", "tier", "monthly_credits", "price", "billing_interval",
+              "created_at"),
+    "subscriptions": ("id", "user_id", "plan_id", "status", "starts_at", "ends_at",
+                      "canceled_at", "created_at"),
+}
 
 USERS, MONTHS = 120, 8
 USAGE = "('7', '8', '9', '10', '11', '12')"
@@ -41,8 +56,14 @@ def _con(directory: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
-    return con.execute(sql).fetchone()[0]
+def _row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return row
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    return _row(con, sql)[0]
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +163,7 @@ def test_every_kind_of_dirt_is_present(dirty: tuple[Path, dict[str, int]]) -> No
     for spelling, where in bad_times.items():
         assert _scalar(con, f"select count(*) from h where {where}"), spelling
     # chain breaks among rows that can be placed (first copy of each id)
-    breaks = con.execute("""
+    breaks = _row(con, """
         with placed as (
             select * from h
             where rid is not null and user_id is not null and amt is not null
@@ -158,7 +179,7 @@ def test_every_kind_of_dirt_is_present(dirty: tuple[Path, dict[str, int]]) -> No
                               or abs(prev - expected - 10.0) < 1e-6
                               or abs(prev - expected + 2.5) < 1e-6)
         from chained
-    """).fetchone()
+    """)
     assert breaks[0] >= 3, "concurrent-write breaks"
     assert breaks[1] >= 3, "balance edits"
 

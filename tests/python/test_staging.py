@@ -10,7 +10,8 @@ import pytest
 from conftest import BuildLedger, BuiltLedger
 from ledgers import entry, ledger, with_app_chain
 
-SELECT = ["build", "--select", "+int_ledger_entries", "+stg_ledger__quarantined_credit_histories"]
+SELECT = ["build", "--select", "+int_ledger_entries", "+stg_ledger__quarantined_credit_histories",
+          "--indirect-selection", "cautious"]
 
 CLEAN = with_app_chain([
     entry(1, 1, "monthly_allocation", 100.0, "2024-03-01 10:00:00"),

@@ -1,0 +1,181 @@
+"""Benchmark of the FIFO models against two references, per ledger size.
+
+    python -m credit_ledger.benchmark [--sizes 1e5,1e6,1e7] [--work bench]
+
+For each size it generates a Parquet ledger (cached under --work), builds the
+staging and intermediate inputs once, then measures in separate processes:
+
+* FIFO: `dbt run` of int_fifo_events, int_credit_allocations, int_credit_lots
+  (the models' own execution times from run_results, and the dbt process);
+* floor: a DuckDB scan of the same rows with a window running sum per user,
+  written to a table;
+* reference: the plain-Python reference (tests/python/reference_fifo.py) on
+  the same rows, loaded into Python first (loading not timed).
+
+It prints wall times, events per second and peak memory (max RSS) and exits;
+it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from credit_ledger.dbt_runner import PROJECT_DIR, dbt_executable
+
+MONTHS = 12
+ROWS_PER_USER = 8.3 * MONTHS  # what the generator yields, roughly
+
+
+@dataclass
+class Measured:
+    wall_s: float
+    peak_rss_mib: float
+    output: str
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run a command; its wall time and its own peak RSS (via wait4)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdout is not None
+    output = process.stdout.read().decode(errors="replace")
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{output[-4000:]}")
+    return Measured(wall, usage.ru_maxrss / 1024, output)
+
+
+def dbt_env(db_path: Path, work: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        CREDITS_DB_PATH=str(db_path),
+        DBT_TARGET_PATH=str(work / "target"),
+        DBT_LOG_PATH=str(work / "logs"),
+        DO_NOT_TRACK="1",
+    )
+    return env
+
+
+def dbt_command(*args: str, ledger: Path) -> list[str]:
+    dbt_vars = json.dumps({"ledger_path": str(ledger), "ledger_format": "parquet"})
+    return [dbt_executable(), *args, "--vars", dbt_vars]
+
+
+def model_seconds(work: Path, names: tuple[str, ...]) -> float:
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    return sum(r["execution_time"] for r in results if r["unique_id"].split(".")[-1] in names)
+
+
+FLOOR_SCRIPT = """
+import duckdb, sys, time
+con = duckdb.connect(sys.argv[1])
+start = time.perf_counter()
+con.execute('''
+    create or replace table main.benchmark_floor as
+    select user_id, credit_history_id,
+        sum(amount_milli) over (
+            partition by user_id order by occurred_at, credit_history_id
+        ) as balance_milli
+    from intermediate.int_fifo_events
+''')
+print(time.perf_counter() - start)
+"""
+
+REFERENCE_SCRIPT = """
+import duckdb, sys, time
+sys.path.insert(0, sys.argv[2])
+from reference_fifo import Event, run_fifo
+con = duckdb.connect(sys.argv[1], read_only=True)
+rows = con.execute(
+    'select user_id, credit_history_id, occurred_at, amount_milli, expires_at, as_of '
+    'from intermediate.int_fifo_events'
+).fetchall()
+as_of = rows[0][5]
+events = [Event(u, i, t, a, e) for u, i, t, a, e, _ in rows]
+del rows
+start = time.perf_counter()
+result = run_fifo(events, as_of=as_of)
+print(time.perf_counter() - start, len(result.allocations))
+"""
+
+
+def bench_size(target_rows: int, work: Path, python: str) -> dict[str, float]:
+    users = max(10, round(target_rows / ROWS_PER_USER))
+    ledger = work / f"ledger_{users}u"
+    if not (ledger / "credit_histories.parquet").exists():
+        print(f"  generating {users} users x {MONTHS} months ...", flush=True)
+        subprocess.run(
+            [python, "-m", "credit_ledger.generate", "--out", str(ledger), "--users",
+             str(users), "--months", str(MONTHS), "--format", "parquet"],
+            check=True, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL,
+        )
+    db_path = work / f"bench_{users}u.duckdb"
+    db_path.unlink(missing_ok=True)
+    env = dbt_env(db_path, work)
+    measure(dbt_command("seed", ledger=ledger), env)
+    measure(dbt_command("run", "--select", "+int_ledger_entries", ledger=ledger), env)
+
+    fifo_models = ("int_fifo_events", "int_credit_allocations", "int_credit_lots")
+    fifo = measure(dbt_command("run", "--select", *fifo_models, ledger=ledger), env)
+    fifo_s = model_seconds(work, fifo_models)
+
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        events = con.execute("select count(*) from intermediate.int_fifo_events").fetchone()[0]
+        pieces = con.execute(
+            "select count(*) from intermediate.int_credit_allocations").fetchone()[0]
+
+    floor = measure([python, "-c", FLOOR_SCRIPT, str(db_path)])
+    floor_s = float(floor.output.split()[-1])
+    reference = measure(
+        [python, "-c", REFERENCE_SCRIPT, str(db_path), str(PROJECT_DIR / "tests" / "python")]
+    )
+    reference_s = float(reference.output.split()[-2])
+    db_path.unlink(missing_ok=True)
+    return {
+        "events": events, "pieces": pieces,
+        "fifo_s": fifo_s, "fifo_process_s": fifo.wall_s, "fifo_rss": fifo.peak_rss_mib,
+        "floor_s": floor_s, "floor_rss": floor.peak_rss_mib,
+        "reference_s": reference_s, "reference_rss": reference.peak_rss_mib,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1e5,1e6,1e7",
+                        help="target credit_histories rows per ledger, comma separated")
+    parser.add_argument("--work", type=Path, default=PROJECT_DIR / "bench",
+                        help="folder for generated ledgers and databases (git-ignored)")
+    args = parser.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    python = sys.executable
+    print(f"{'events':>11} {'FIFO s':>7} {'ev/s':>10} {'dbt s':>6} {'MiB':>6} | "
+          f"{'floor s':>7} {'MiB':>6} {'FIFO/floor':>10} | {'python s':>8} {'MiB':>6} "
+          f"{'speedup':>7}")
+    for size in args.sizes.split(","):
+        print(f"size {size}:", flush=True)
+        r = bench_size(int(float(size)), args.work, python)
+        print(
+            f"{r['events']:>11,} {r['fifo_s']:>7.2f} {r['events'] / r['fifo_s']:>10,.0f} "
+            f"{r['fifo_process_s']:>6.1f} {r['fifo_rss']:>6.0f} | "
+            f"{r['floor_s']:>7.2f} {r['floor_rss']:>6.0f} {r['fifo_s'] / r['floor_s']:>10.2f} | "
+            f"{r['reference_s']:>8.2f} {r['reference_rss']:>6.0f} "
+            f"{r['reference_s'] / r['fifo_s']:>7.1f}x",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
