@@ -113,3 +113,11 @@
 {% macro duckdb__hash_personal_data(expression) -%}
     sha256({{ expression }})
 {%- endmacro %}
+
+{# Milli-credits to credits, for dashboards: DECIMAL(18, 3). #}
+{% macro to_credits(milli_expression) -%}
+    cast(
+        cast({{ milli_expression }} as double) / {{ var('credit_scale') }}
+        as decimal(18, 3)
+    )
+{%- endmacro %}

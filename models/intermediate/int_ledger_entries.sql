@@ -10,44 +10,37 @@ credit_events as (
     select * from {{ ref('stg_ledger__credit_events') }}
 ),
 
-credit_type_rules as (
-    select * from {{ ref('credit_type_rules') }}
+event_rules as (
+    select * from {{ ref('int_credit_event_rules') }}
 ),
 
-with_event as (
+-- the rule for events missing from the catalog
+fallback_rule as (
+    select
+        credit_type,
+        expiry_days
+    from event_rules
+    where credit_event_id is null
+),
+
+with_rule as (
     select
         ledger.*,
         credit_events.event_name,
         credit_events.event_type,
-        credit_events.credit_event_id is not null as is_known_event
+        credit_events.credit_event_id is not null as is_known_event,
+        -- an event missing from the catalog gets the default rule
+        coalesce(by_event.credit_type, fallback.credit_type) as credit_type,
+        case
+            when by_event.credit_event_id is not null then by_event.expiry_days
+            else fallback.expiry_days
+        end as expiry_days
     from ledger
     left join credit_events
         on ledger.credit_event_id = credit_events.credit_event_id
-),
-
--- A rule by event name wins over one by event type; `default` catches the rest.
-with_rule as (
-    select
-        with_event.*,
-        coalesce(
-            by_name.credit_type, by_type.credit_type, fallback.credit_type
-        ) as credit_type,
-        case
-            when by_name.match_value is not null then by_name.expiry_days
-            when by_type.match_value is not null then by_type.expiry_days
-            else fallback.expiry_days
-        end as expiry_days
-    from with_event
-    left join credit_type_rules as by_name
-        on
-            by_name.match_on = 'event_name'
-            and with_event.event_name = by_name.match_value
-    left join credit_type_rules as by_type
-        on
-            by_type.match_on = 'event_type'
-            and with_event.event_type = by_type.match_value
-    left join credit_type_rules as fallback
-        on fallback.match_on = 'default'
+    left join event_rules as by_event
+        on ledger.credit_event_id = by_event.credit_event_id
+    cross join fallback_rule as fallback
 ),
 
 final as (

@@ -1,0 +1,93 @@
+-- The clean ledger for BI: one row per ledger row, with its event, credit
+-- type, service, the plan the user was on at that moment, and the running
+-- ledger balance.
+
+with entries as (
+    select * from {{ ref('int_ledger_entries') }}
+),
+
+balances as (
+    select * from {{ ref('int_ledger_balances') }}
+),
+
+subscriptions as (
+    select * from {{ ref('stg_ledger__subscriptions') }}
+),
+
+plans as (
+    select * from {{ ref('stg_ledger__plans') }}
+),
+
+services as (
+    select * from {{ ref('services') }}
+),
+
+-- the plan at the time of the row: the subscription running at occurred_at
+-- (starts_at <= t < ends_at); when several overlap, the latest started
+plan_at_time as (
+    select
+        entries.credit_history_id,
+        subscriptions.subscription_id,
+        subscriptions.plan_id
+    from entries
+    inner join subscriptions
+        on
+            entries.user_id = subscriptions.user_id
+            and entries.occurred_at >= subscriptions.starts_at
+            and (
+                subscriptions.ends_at is null
+                or entries.occurred_at < subscriptions.ends_at
+            )
+    qualify row_number() over (
+        partition by entries.credit_history_id
+        order by subscriptions.starts_at desc, subscriptions.subscription_id desc
+    ) = 1
+),
+
+final as (
+    select
+        entries.credit_history_id,
+        entries.user_id,
+        entries.credit_event_id,
+        plan_at_time.plan_id,
+        plan_at_time.subscription_id,
+        entries.creditable_id,
+        entries.event_name,
+        entries.event_type,
+        entries.credit_type,
+        entries.creditable_type,
+        services.service_name,
+        plans.tier as plan_tier,
+        balances.chain_break_kind,
+        case
+            when entries.amount_milli > 0 then 'grant'
+            when entries.amount_milli < 0 and entries.event_type = 'usage' then 'usage'
+            when entries.amount_milli < 0 then 'penalty'
+            else 'zero'
+        end as transaction_kind,
+        entries.amount_milli,
+        {{ to_credits('entries.amount_milli') }} as amount_credits,
+        balances.balance_before_milli,
+        balances.balance_after_milli,
+        {{ to_credits('balances.balance_after_milli') }} as balance_after_credits,
+        balances.previous_amount_milli,
+        balances.user_row_number,
+        entries.is_known_event,
+        entries.has_sign_mismatch,
+        entries.has_sub_milli_precision,
+        entries.has_malformed_meta_data,
+        cast(entries.occurred_at as date) as occurred_date,
+        entries.occurred_at,
+        entries.expires_at
+    from entries
+    inner join balances
+        on entries.credit_history_id = balances.credit_history_id
+    left join plan_at_time
+        on entries.credit_history_id = plan_at_time.credit_history_id
+    left join plans
+        on plan_at_time.plan_id = plans.plan_id
+    left join services
+        on entries.creditable_type = services.creditable_type
+)
+
+select * from final

@@ -1,0 +1,57 @@
+-- The daily mart adds up: each day closing = opening + granted - consumed -
+-- penalty - expired, each opening is the previous day's closing (0 on the
+-- user's first day), no day is missing, and the last closing equals the
+-- user's lot balance in the reconciliation mart.
+
+with daily as (
+    select
+        *,
+        lag(closing_balance_milli) over (
+            partition by user_id order by activity_date
+        ) as previous_closing_milli,
+        lag(activity_date) over (
+            partition by user_id order by activity_date
+        ) as previous_date,
+        row_number() over (
+            partition by user_id order by activity_date desc
+        ) as days_from_end
+    from {{ ref('fct_burn_rate_daily') }}
+),
+
+reconciliation as (
+    select * from {{ ref('fct_ledger_reconciliation') }}
+),
+
+broken_days as (
+    select
+        user_id,
+        activity_date,
+        'identity' as problem
+    from daily
+    where
+        closing_balance_milli
+        != opening_balance_milli + granted_milli - consumed_milli
+        - penalty_milli - expired_milli
+        or opening_balance_milli != coalesce(previous_closing_milli, 0)
+        or activity_date != coalesce(
+            {{ dbt.dateadd('day', 1, 'previous_date') }}, activity_date
+        )
+),
+
+broken_ends as (
+    select
+        daily.user_id,
+        daily.activity_date,
+        'final balance' as problem
+    from daily
+    left join reconciliation
+        on daily.user_id = reconciliation.user_id
+    where
+        daily.days_from_end = 1
+        and daily.closing_balance_milli
+        is distinct from reconciliation.lot_balance_milli
+)
+
+select * from broken_days
+union all
+select * from broken_ends
