@@ -1,0 +1,73 @@
+"""Every singular ledger test passes on the sample and fails when the
+discrepancy it guards against is planted in the built tables.
+
+One build of the sample ledger; for each test, a copy of its database with
+one row tampered with, then `dbt test --select <test>`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from credit_ledger.dbt_runner import PROJECT_DIR, run_dbt
+
+SAMPLE = {"ledger_path": str(PROJECT_DIR / "data" / "sample_ledger")}
+
+PLANTS = {
+    "assert_every_credit_history_row_is_accounted_for":
+        "delete from staging.base_ledger__credit_histories where source_row_number = 7",
+    "assert_debit_pieces_sum_to_debit_amount":
+        "update intermediate.int_credit_allocations set amount_milli = amount_milli + 1 "
+        "where debit_id = (select min(debit_id) from intermediate.int_credit_allocations)",
+    "assert_lot_balance_plus_expiry_equals_ledger_balance":
+        "update intermediate.int_credit_lots set remaining_milli = remaining_milli + 1 "
+        "where lot_id = (select min(lot_id) from intermediate.int_credit_lots)",
+    "assert_marts_match_staging_per_user":
+        "update marts.fct_credit_transactions set amount_milli = amount_milli - 1 "
+        "where credit_history_id = (select max(credit_history_id) "
+        "from marts.fct_credit_transactions)",
+    "assert_daily_balance_identity":
+        "update marts.fct_burn_rate_daily set expired_milli = expired_milli + 5 "
+        "where user_id = 3 and activity_date = (select min(activity_date) "
+        "from marts.fct_burn_rate_daily where user_id = 3)",
+    "assert_reconciliation_balances_add_up":
+        "update marts.fct_ledger_reconciliation set lot_balance_milli = lot_balance_milli - 1 "
+        "where user_id = 5",
+    "assert_reconciliation_chain_breaks_match_balances":
+        "update marts.fct_ledger_reconciliation set gap_count = gap_count + 1 where user_id = 8",
+    "assert_reconciliation_counts_quarantined_rows":
+        "update marts.fct_ledger_reconciliation set quarantined_row_count = 0 "
+        "where quarantined_row_count > 0",
+}
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("singular")
+    db_path = work / "db.duckdb"
+    result = run_dbt(["build"], db_path=db_path, work_dir=work, dbt_vars=SAMPLE)
+    assert result.ok, result.output[-6000:]
+    for test in PLANTS:
+        assert result.status_of(f".{test}") == "pass", test
+    return db_path
+
+
+def test_every_singular_test_has_a_plant() -> None:
+    singular = {p.stem for p in (PROJECT_DIR / "tests" / "singular").glob("*.sql")}
+    assert singular == set(PLANTS)
+
+
+@pytest.mark.parametrize("test_name", sorted(PLANTS))
+def test_planted_discrepancy_fails(sample_db: Path, tmp_path: Path, test_name: str) -> None:
+    db_path = tmp_path / "planted.duckdb"
+    shutil.copy(sample_db, db_path)
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(PLANTS[test_name])
+    result = run_dbt(["test", "--select", test_name], db_path=db_path, work_dir=tmp_path,
+                     dbt_vars=SAMPLE)
+    assert not result.ok
+    assert result.status_of(f".{test_name}") == "fail"
