@@ -36,6 +36,7 @@ lint: setup
 
 dbt-build: setup
 	$(BIN)/dbt build
+	$(BIN)/dbt compile --select "resource_type:analysis"
 
 pytest: setup
 	$(BIN)/pytest

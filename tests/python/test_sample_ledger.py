@@ -94,3 +94,16 @@ def test_no_clear_text_email_after_staging(sample: BuiltLedger) -> None:
                 f'select count(*) from "{schema}"."{table}" where "{column}" in '
                 f"(select unnest(?::varchar[]))", [emails])
             assert leaked == 0, f"{schema}.{table}.{column} holds clear-text emails"
+
+
+def test_every_analysis_compiles_and_returns_rows(sample: BuiltLedger, tmp_path) -> None:
+    result = run_dbt(["compile", "--select", "resource_type:analysis"],
+                     db_path=sample.db_path, work_dir=tmp_path,
+                     dbt_vars={"ledger_path": str(SAMPLE)})
+    assert result.ok, result.output[-4000:]
+    compiled = sorted((tmp_path / "target" / "compiled").rglob("analyses/*.sql"))
+    names = {path.stem for path in compiled}
+    assert names == {path.stem for path in (PROJECT_DIR / "analyses").glob("*.sql")}
+    assert len(names) >= 5
+    for path in compiled:
+        assert sample.rows(f"select count(*) from ({path.read_text()})")[0][0] > 0, path.stem
