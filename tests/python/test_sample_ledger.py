@@ -58,10 +58,14 @@ def test_snapshot_disagreements_present(sample: BuiltLedger) -> None:
 
 def test_float_noise_is_exact(sample: BuiltLedger) -> None:
     # the generator writes -(0.1 + 0.2) as -0.30000000000000004
-    rows = sample.rows(
-        "select distinct amount_milli from staging.base_ledger__credit_histories "
-        "where amount_text = '-0.30000000000000004'")
-    assert rows == [(-300,)]
+    noisy_ids = [i for (i,) in sample.rows(
+        "select distinct id from read_csv(?, all_varchar = true) "
+        "where amount = '-0.30000000000000004'", [str(SAMPLE / "credit_histories.csv")])]
+    assert noisy_ids
+    amounts = sample.rows(
+        "select distinct amount_milli from intermediate.int_ledger_entries "
+        "where credit_history_id in (select unnest(?::bigint[]))", [noisy_ids])
+    assert amounts == [(-300,)]
 
 
 def test_sample_covers_every_plan_tier_and_twelve_months(sample: BuiltLedger) -> None:

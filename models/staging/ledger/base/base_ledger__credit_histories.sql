@@ -42,16 +42,41 @@ converted as (
         case
             when {{ json_is_valid('meta_data') }}
                 then {{ json_key_text('meta_data', 'expires_at') }}
-        end as meta_expires_at_text,
-        -- a re-exported id keeps its latest version (then the last seen)
-        case
-            when credit_history_id is not null
-                then row_number() over (
-                    partition by credit_history_id
-                    order by updated_at desc nulls last, source_row_number desc
-                )
-        end as id_version_rank
+        end as meta_expires_at_text
     from parsed
+),
+
+-- a re-exported id keeps its latest version (then the last seen); ranking
+-- only the repeated ids keeps the sort small
+repeated_ids as (
+    select credit_history_id
+    from converted
+    where credit_history_id is not null
+    group by credit_history_id
+    having count(*) > 1
+),
+
+id_versions as (
+    select
+        converted.source_row_number,
+        row_number() over (
+            partition by converted.credit_history_id
+            order by
+                converted.updated_at desc nulls last,
+                converted.source_row_number desc
+        ) as id_version_rank
+    from converted
+    inner join repeated_ids
+        on converted.credit_history_id = repeated_ids.credit_history_id
+),
+
+deduplicated as (
+    select
+        converted.*,
+        coalesce(id_versions.id_version_rank, 1) as id_version_rank
+    from converted
+    left join id_versions
+        on converted.source_row_number = id_versions.source_row_number
 ),
 
 classified as (
@@ -69,7 +94,7 @@ classified as (
             when created_at_text is null then 'missing_created_at'
             when occurred_at is null then 'unparseable_created_at'
         end as quarantine_reason
-    from converted
+    from deduplicated
 ),
 
 final as (
@@ -80,12 +105,15 @@ final as (
         credit_event_id,
         creditable_id,
         quarantine_reason,
-        id_text,
-        user_id_text,
+        -- raw text is kept for quarantined rows only, for investigation
+        case when quarantine_reason is not null then id_text end as id_text,
+        case when quarantine_reason is not null then user_id_text end as user_id_text,
         creditable_type,
-        amount_text,
-        previous_amount_text,
-        created_at_text,
+        case when quarantine_reason is not null then amount_text end as amount_text,
+        case
+            when quarantine_reason is not null then previous_amount_text
+        end as previous_amount_text,
+        case when quarantine_reason is not null then created_at_text end as created_at_text,
         description,
         meta_data,
         amount_milli,
