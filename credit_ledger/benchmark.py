@@ -1,6 +1,6 @@
 """Benchmark of the FIFO models against two references, per ledger size.
 
-    python -m credit_ledger.benchmark [--sizes 1e5,1e6,1e7] [--work bench]
+    python -m credit_ledger.benchmark [--sizes 1e5,1e6,1e7] [--build-size 1e7] [--work bench]
 
 For each size it generates a Parquet ledger (cached under --work), builds the
 staging and intermediate inputs once, then measures in separate processes:
@@ -11,6 +11,11 @@ staging and intermediate inputs once, then measures in separate processes:
   written to a table;
 * reference: the plain-Python reference (tests/python/reference_fifo.py) on
   the same rows, loaded into Python first (loading not timed).
+
+Then, on the --build-size ledger, it times whole builds: a full
+`dbt build --full-refresh` (models and tests) of the ledger without its last
+day, then an incremental `dbt build` after that day is appended (about 0.3%
+of the rows), and the incremental `dbt run` alone, each with its peak RSS.
 
 It prints wall times, events per second and peak memory (max RSS) and exits;
 it asserts nothing.
@@ -112,14 +117,7 @@ print(time.perf_counter() - start, len(result.allocations))
 
 def bench_size(target_rows: int, work: Path, python: str) -> dict[str, float]:
     users = max(10, round(target_rows / ROWS_PER_USER))
-    ledger = work / f"ledger_{users}u"
-    if not (ledger / "credit_histories.parquet").exists():
-        print(f"  generating {users} users x {MONTHS} months ...", flush=True)
-        subprocess.run(
-            [python, "-m", "credit_ledger.generate", "--out", str(ledger), "--users",
-             str(users), "--months", str(MONTHS), "--format", "parquet"],
-            check=True, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL,
-        )
+    ledger = ensure_ledger(users, work, python)
     db_path = work / f"bench_{users}u.duckdb"
     db_path.unlink(missing_ok=True)
     env = dbt_env(db_path, work)
@@ -152,10 +150,74 @@ def bench_size(target_rows: int, work: Path, python: str) -> dict[str, float]:
     }
 
 
+def ensure_ledger(users: int, work: Path, python: str) -> Path:
+    ledger = work / f"ledger_{users}u"
+    if not (ledger / "credit_histories.parquet").exists():
+        print(f"  generating {users} users x {MONTHS} months ...", flush=True)
+        subprocess.run(
+            [python, "-m", "credit_ledger.generate", "--out", str(ledger), "--users",
+             str(users), "--months", str(MONTHS), "--format", "parquet"],
+            check=True, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL,
+        )
+    return ledger
+
+
+def without_last_day(ledger: Path) -> tuple[Path, int, int]:
+    """A copy of the ledger whose export stops before its last day (the same
+    rows in the same order, the tail cut off), and the two row counts."""
+    import duckdb
+
+    cut = ledger.with_name(ledger.name + "_minus_day")
+    cut.mkdir(exist_ok=True)
+    for table in ("credit_events", "users", "plans", "subscriptions"):
+        target = cut / f"{table}.parquet"
+        if not target.exists():
+            target.symlink_to(ledger / f"{table}.parquet")
+    source = str(ledger / "credit_histories.parquet")
+    with duckdb.connect() as con:
+        total, first_of_last_day = con.execute(
+            "select count(*), min(file_row_number) filter (where created_at >= "
+            "(select date_trunc('day', max(created_at)) from read_parquet(?))) "
+            "from read_parquet(?, file_row_number = true)", [source, source]).fetchone()
+        if not (cut / "credit_histories.parquet").exists():
+            con.execute(
+                "copy (select * exclude (file_row_number) from read_parquet(?, "
+                "file_row_number = true) where file_row_number < ? order by file_row_number) "
+                "to '" + str(cut / "credit_histories.parquet") + "' (format parquet)",
+                [source, first_of_last_day])
+    return cut, int(first_of_last_day), int(total)
+
+
+def bench_builds(target_rows: int, work: Path, python: str) -> None:
+    users = max(10, round(target_rows / ROWS_PER_USER))
+    ledger = ensure_ledger(users, work, python)
+    before, rows_before, rows_after = without_last_day(ledger)
+    db_path = work / f"build_{users}u.duckdb"
+    db_path.unlink(missing_ok=True)
+    env = dbt_env(db_path, work)
+    full = measure(dbt_command("build", "--full-refresh", ledger=before), env)
+    # the incremental build, split in its two halves: models, then tests
+    models = measure(dbt_command("run", ledger=ledger), env)
+    tests = measure(dbt_command("test", ledger=ledger), env)
+    db_path.unlink(missing_ok=True)
+    appended = rows_after - rows_before
+    incremental_s = models.wall_s + tests.wall_s
+    print(f"  full build (models + tests) of {rows_before:,} rows: {full.wall_s:.1f} s, "
+          f"peak {full.peak_rss_mib:,.0f} MiB")
+    print(f"  incremental after appending {appended:,} rows ({appended / rows_after:.2%}): "
+          f"models {models.wall_s:.1f} s ({models.wall_s / full.wall_s:.1%} of full, "
+          f"peak {models.peak_rss_mib:,.0f} MiB) + tests {tests.wall_s:.1f} s "
+          f"(peak {tests.peak_rss_mib:,.0f} MiB) = {incremental_s:.1f} s "
+          f"({incremental_s / full.wall_s:.1%} of full)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1e5,1e6,1e7",
                         help="target credit_histories rows per ledger, comma separated")
+    parser.add_argument("--build-size", default="1e7",
+                        help="rows of the ledger for the full vs incremental build timing "
+                        "(0 to skip)")
     parser.add_argument("--work", type=Path, default=PROJECT_DIR / "bench",
                         help="folder for generated ledgers and databases (git-ignored)")
     args = parser.parse_args(argv)
@@ -164,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'events':>11} {'FIFO s':>7} {'ev/s':>10} {'dbt s':>6} {'MiB':>6} | "
           f"{'floor s':>7} {'MiB':>6} {'FIFO/floor':>10} | {'python s':>8} {'MiB':>6} "
           f"{'speedup':>7}")
-    for size in args.sizes.split(","):
+    for size in filter(None, args.sizes.split(",")):
         print(f"size {size}:", flush=True)
         r = bench_size(int(float(size)), args.work, python)
         print(
@@ -175,6 +237,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['reference_s'] / r['fifo_s']:>7.1f}x",
             flush=True,
         )
+    if float(args.build_size) > 0:
+        print(f"builds at {args.build_size} rows:", flush=True)
+        bench_builds(int(float(args.build_size)), args.work, python)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,20 @@
 --      else repays debt oldest debit first and opens the rest as a lot.
 -- Users are independent: they are hashed into buckets, each bucket is one
 -- call with all of its users' rows, so the work partitions by user.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_affected_users() }}",
+        on_schema_change='fail',
+    )
+}}
+-- depends_on: {{ ref('int_affected_users') }}
 {{ require_adapter('duckdb', 'FIFO depletion (int_credit_allocations)') }}
 
 with fifo_events as (
     select * from {{ ref('int_fifo_events') }}
+    where {{ is_affected_user() }}
 ),
 
 user_buckets as (

@@ -2,13 +2,24 @@
 -- What happened to each lot comes from the FIFO pieces; what is left of it is
 -- expired if the lot's expires_at has passed by as_of, else still open.
 --   granted = consumed + debt_repaid + expired + remaining
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_affected_users() }}",
+        on_schema_change='fail',
+    )
+}}
+-- depends_on: {{ ref('int_affected_users') }}
 
 with fifo_events as (
     select * from {{ ref('int_fifo_events') }}
+    where {{ is_affected_user() }}
 ),
 
 allocations as (
     select * from {{ ref('int_credit_allocations') }}
+    where {{ is_affected_user() }}
 ),
 
 lots as (

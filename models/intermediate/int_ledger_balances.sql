@@ -7,9 +7,19 @@
 --   concurrent_write  the row read the same balance as the row before it
 --                     (two requests raced; one update was lost)
 --   gap               anything else (a row is missing or the balance was edited)
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_affected_users() }}",
+        on_schema_change='fail',
+    )
+}}
+-- depends_on: {{ ref('int_affected_users') }}
 
 with entries as (
     select * from {{ ref('int_ledger_entries') }}
+    where {{ is_affected_user() }}
 ),
 
 ordered as (

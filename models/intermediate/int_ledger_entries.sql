@@ -1,9 +1,19 @@
 -- The clean ledger joined to its event and credit-type rule: one row per
 -- clean credit_histories row, with the flags that need the event catalog
 -- and, for rows that add credits, the lot's credit type and expiry.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_affected_users() }}",
+        on_schema_change='fail',
+    )
+}}
+-- depends_on: {{ ref('int_affected_users') }}
 
 with ledger as (
     select * from {{ ref('stg_ledger__credit_histories') }}
+    where {{ is_affected_user() }}
 ),
 
 credit_events as (

@@ -1,17 +1,29 @@
 -- One row per user (in `users`, or only in the ledger): where the ledger,
 -- the app's own chain and the app's users.credits snapshot end up, and how
 -- many chain breaks lie in between.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_affected_users() }}",
+        on_schema_change='fail',
+    )
+}}
+-- depends_on: {{ ref('int_affected_users') }}
 
 with users as (
     select * from {{ ref('stg_ledger__users') }}
+    where {{ is_affected_user() }}
 ),
 
 balances as (
     select * from {{ ref('int_ledger_balances') }}
+    where {{ is_affected_user() }}
 ),
 
 entries as (
     select * from {{ ref('int_ledger_entries') }}
+    where {{ is_affected_user() }}
 ),
 
 all_users as (

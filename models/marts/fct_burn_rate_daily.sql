@@ -6,13 +6,31 @@
 -- The balance here is the spendable (lot) balance: the ledger balance less
 -- credits that expired by rule. At as_of it equals the lot balance of
 -- int_credit_lots (open lots - unfunded debt); both are tested.
+--
+-- Incremental: affected users (int_affected_users) are rebuilt whole; every
+-- other user only gains the days as_of moved over, carried forward from
+-- their last day (by definition nothing happened to them in between).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook=[
+            "{{ delete_affected_users() }}",
+            "{{ delete_days_after_as_of() }}",
+        ],
+        on_schema_change='fail',
+    )
+}}
+-- depends_on: {{ ref('int_affected_users') }}
 
 with transactions as (
     select * from {{ ref('fct_credit_transactions') }}
+    where {{ is_affected_user() }}
 ),
 
 lots as (
     select * from {{ ref('int_credit_lots') }}
+    where {{ is_affected_user() }}
 ),
 
 as_of as (
@@ -106,9 +124,15 @@ filled as (
             and spine.activity_date = daily_expiry.activity_date
 ),
 
-rolling as (
+rebuilt as (
     select
-        *,
+        user_id,
+        activity_date,
+        granted_milli,
+        consumed_milli,
+        penalty_milli,
+        expired_milli,
+        usage_count,
         sum(granted_milli - consumed_milli - penalty_milli - expired_milli)
             over (
                 partition by user_id order by activity_date
@@ -124,6 +148,91 @@ rolling as (
         ) as consumed_30d_milli
     from filled
 ),
+
+{% if is_incremental() %}
+-- users not rebuilt: their rows so far stay; they gain the new days
+kept_end as (
+    select max(activity_date) as last_date from {{ this }}
+),
+
+new_days as (
+    select date_day
+    from {{ date_series(
+        dbt.dateadd('day', 1, '(select last_date from kept_end)'),
+        '(select as_of from as_of)'
+    ) }}
+),
+
+recent_days as (
+    select
+        kept.user_id,
+        kept.activity_date,
+        kept.consumed_milli,
+        kept.closing_balance_milli
+    from {{ this }} as kept
+    cross join kept_end
+    where kept.activity_date > {{ dbt.dateadd('day', -30, 'kept_end.last_date') }}
+),
+
+carried_days as (
+    select
+        recent_days.user_id,
+        new_days.date_day as activity_date,
+        0 as consumed_milli,
+        recent_days.closing_balance_milli
+    from recent_days
+    cross join kept_end
+    cross join new_days
+    where recent_days.activity_date = kept_end.last_date
+),
+
+carried_windows as (
+    select
+        user_id,
+        activity_date,
+        closing_balance_milli,
+        sum(consumed_milli) over (
+            partition by user_id order by activity_date
+            rows between 6 preceding and current row
+        ) as consumed_7d_milli,
+        sum(consumed_milli) over (
+            partition by user_id order by activity_date
+            rows between 29 preceding and current row
+        ) as consumed_30d_milli
+    from (
+        select * from recent_days
+        union all
+        select * from carried_days
+    ) as history
+),
+
+carried as (
+    select
+        carried_windows.user_id,
+        carried_windows.activity_date,
+        0 as granted_milli,
+        0 as consumed_milli,
+        0 as penalty_milli,
+        0 as expired_milli,
+        0 as usage_count,
+        carried_windows.closing_balance_milli,
+        carried_windows.consumed_7d_milli,
+        carried_windows.consumed_30d_milli
+    from carried_windows
+    cross join kept_end
+    where carried_windows.activity_date > kept_end.last_date
+),
+
+daily as (
+    select * from rebuilt
+    union all
+    select * from carried
+),
+{% else %}
+daily as (
+    select * from rebuilt
+),
+{% endif %}
 
 final as (
     select
@@ -151,7 +260,7 @@ final as (
         end as runway_days,
         cast(usage_count as bigint) as usage_count,
         activity_date
-    from rolling
+    from daily
 )
 
 select * from final

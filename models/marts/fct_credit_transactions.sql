@@ -1,17 +1,29 @@
 -- The clean ledger for BI: one row per ledger row, with its event, credit
 -- type, service, the plan the user was on at that moment, and the running
 -- ledger balance.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_affected_users() }}",
+        on_schema_change='fail',
+    )
+}}
+-- depends_on: {{ ref('int_affected_users') }}
 
 with entries as (
     select * from {{ ref('int_ledger_entries') }}
+    where {{ is_affected_user() }}
 ),
 
 balances as (
     select * from {{ ref('int_ledger_balances') }}
+    where {{ is_affected_user() }}
 ),
 
 subscriptions as (
     select * from {{ ref('stg_ledger__subscriptions') }}
+    where {{ is_affected_user() }}
 ),
 
 plans as (

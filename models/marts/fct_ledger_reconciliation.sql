@@ -14,25 +14,39 @@
 --   ledger_mismatch     users.credits differs from the ledger balance with
 --                       none of the above to explain it
 --   reconciled          ledger, app chain and snapshot agree
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_affected_users() }}",
+        on_schema_change='fail',
+    )
+}}
+-- depends_on: {{ ref('int_affected_users') }}
 
 with user_balances as (
     select * from {{ ref('int_user_balances') }}
+    where {{ is_affected_user() }}
 ),
 
 lots as (
     select * from {{ ref('int_credit_lots') }}
+    where {{ is_affected_user() }}
 ),
 
 allocations as (
     select * from {{ ref('int_credit_allocations') }}
+    where {{ is_affected_user() }}
 ),
 
 fifo_events as (
     select * from {{ ref('int_fifo_events') }}
+    where {{ is_affected_user() }}
 ),
 
 quarantined as (
     select * from {{ ref('stg_ledger__quarantined_credit_histories') }}
+    where {{ is_affected_user() }}
 ),
 
 lot_totals as (

@@ -2,6 +2,19 @@
 -- quarantined (null when clean). Both stg_ledger__credit_histories and
 -- stg_ledger__quarantined_credit_histories read this, so that
 -- rows in = clean rows + quarantined rows by construction (and by test).
+--
+-- Incremental: the export only grows, new and late rows are appended to it.
+-- A run parses the rows past the last loaded position, plus every version of
+-- an id those rows repeat (which version wins may change). `loaded_at` marks
+-- the rows (re)written by the run; int_affected_users starts from them.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='source_row_number',
+        on_schema_change='fail',
+    )
+}}
 
 with source as (
     select
@@ -10,6 +23,47 @@ with source as (
         row_number() over () as source_row_number
     from {{ source('ledger', 'credit_histories') }}
 ),
+
+{% if is_incremental() %}
+loaded as (
+    select
+        coalesce(max(source_row_number), 0) as loaded_row_count,
+        -- stops the run when rows already loaded have disappeared
+        case
+            when (select count(*) from source) < coalesce(max(source_row_number), 0)
+                then error(
+                    'credit_histories has fewer rows than already loaded: the '
+                    || 'export is not append-only; run dbt build --full-refresh'
+                )
+        end as shrunk_export
+    from {{ this }}
+),
+
+appended as (
+    select source.*
+    from source
+    cross join loaded
+    where source.source_row_number > loaded.loaded_row_count
+),
+
+scoped as (
+    select source.*
+    from source
+    cross join loaded
+    where
+        loaded.shrunk_export is null
+        and (
+            source.source_row_number > loaded.loaded_row_count
+            or {{ parse_id('source.id') }} in (
+                select {{ parse_id('appended.id') }} from appended
+            )
+        )
+),
+{% else %}
+scoped as (
+    select * from source
+),
+{% endif %}
 
 parsed as (
     select
@@ -30,7 +84,7 @@ parsed as (
         {{ parse_float('previous_amount') }} as previous_amount,
         {{ parse_utc_timestamp('created_at') }} as occurred_at,
         {{ parse_utc_timestamp('updated_at') }} as updated_at
-    from source
+    from scoped
 ),
 
 converted as (
@@ -126,7 +180,8 @@ final as (
         previous_amount_milli is null as has_unparseable_previous_amount,
         occurred_at,
         updated_at,
-        meta_expires_at
+        meta_expires_at,
+        {{ this_run_loaded_at() }} as loaded_at
     from classified
 )
 
