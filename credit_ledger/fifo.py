@@ -47,10 +47,12 @@ def _order_by_user(user, start, end, order):  # pragma: no cover - compiled
     if n == 0:
         return
     low = user[start:end].min()
-    span = user[start:end].max() - low + 1
-    if span > 4 * n + 1024:
+    high = user[start:end].max()
+    # compare in floating point: high - low may overflow int64
+    if float(high) - float(low) > 4.0 * n + 1024.0:
         order[start:end] = start + np.argsort(user[start:end], kind="mergesort")
         return
+    span = high - low + 1
     slots = np.zeros(span + 1, np.int64)
     for k in range(start, end):
         slots[user[k] - low + 1] += 1

@@ -36,30 +36,3 @@
 {% macro this_run_loaded_at() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}
-
-{# The calendar periods (`day` or `month`, as dates) holding a ledger row
-   that this run (re)loaded. #}
-{% macro reloaded_periods(grain) -%}
-    (
-        select distinct cast({{ dbt.date_trunc(grain, 'occurred_at') }} as date)
-        from {{ ref('base_ledger__credit_histories') }}
-        where loaded_at = {{ this_run_loaded_at() }}
-    )
-{%- endmacro %}
-
-{# Predicate: the period column is one this run recomputes (always true on a
-   full refresh). #}
-{% macro is_reloaded_period(period_column, grain) -%}
-    {%- if is_incremental() -%}
-        {{ period_column }} in {{ reloaded_periods(grain) }}
-    {%- else -%}
-        true
-    {%- endif -%}
-{%- endmacro %}
-
-{# Pre-hook: remove the rows of the periods this run recomputes. #}
-{% macro delete_reloaded_periods(period_column, grain) -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} where {{ period_column }} in {{ reloaded_periods(grain) }}
-    {%- endif -%}
-{%- endmacro %}

@@ -7,6 +7,6 @@
     {%- if var('as_of') is none -%}
         (select max(occurred_at) from {{ ref('int_ledger_entries') }})
     {%- else -%}
-        cast('{{ var("as_of") }}' as timestamp)
+        {{ parse_utc_timestamp("'" ~ var('as_of') ~ "'") }}
     {%- endif -%}
 {%- endmacro %}

@@ -46,7 +46,12 @@
 {%- endmacro %}
 
 {% macro duckdb__parse_id(expression) -%}
-    try_cast({{ expression }} as bigint)
+    {# whole numbers only ('12', '12.0'): a cast alone would round '12.6'
+       and read '1e3' or '0x10' #}
+    case
+        when regexp_full_match(trim(cast({{ expression }} as varchar)), '[+-]?[0-9]+(\.0*)?')
+            then try_cast(try_cast(trim(cast({{ expression }} as varchar)) as decimal(38, 0)) as bigint)
+    end
 {%- endmacro %}
 
 {# Credits (float) to integer milli-credits, rounding half away from zero. #}

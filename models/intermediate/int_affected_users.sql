@@ -5,7 +5,7 @@
 --     re-exported id (base_ledger__credit_histories.loaded_at);
 --   * as_of moved across one of their lots' expiry, or across one of their
 --     rows (lots expire, or rows enter or leave the FIFO window);
---   * they are new in `users`.
+--   * they are new in `users` (or were known only from the ledger).
 -- On a full refresh nothing reads this model.
 
 with base as (
@@ -39,7 +39,7 @@ as_of_now as (
         {% if var('as_of') is none -%}
             max(occurred_at)
         {%- else -%}
-            cast('{{ var("as_of") }}' as timestamp)
+            {{ parse_utc_timestamp("'" ~ var('as_of') ~ "'") }}
         {%- endif %} as as_of
     from base
     where quarantine_reason is null
@@ -86,7 +86,9 @@ new_users as (
     select users.user_id
     from users
     {% if previous_balances is not none %}
-        where users.user_id not in (select user_id from {{ previous_balances }})
+        where users.user_id not in (
+            select user_id from {{ previous_balances }} where is_known_user
+        )
     {% endif %}
 ),
 

@@ -1,19 +1,9 @@
 -- Credits burned per plan (at the time of use) and calendar day: the
 -- dashboard aggregate, so BI does not re-aggregate the whole ledger.
--- Incremental: the days holding rows this run (re)loaded are recomputed.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_reloaded_periods('activity_date', 'day') }}",
-        on_schema_change='fail',
-    )
-}}
--- depends_on: {{ ref('base_ledger__credit_histories') }}
+-- Rebuilt whole each run: a user's rebuild can move rows between plans.
 
 with transactions as (
     select * from {{ ref('fct_credit_transactions') }}
-    where {{ is_reloaded_period('occurred_date', 'day') }}
 ),
 
 final as (

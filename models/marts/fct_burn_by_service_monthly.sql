@@ -1,20 +1,9 @@
 -- Credits burned per service (creditable_type) and calendar month.
--- Incremental: the months holding rows this run (re)loaded are recomputed.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_reloaded_periods('month_start', 'month') }}",
-        on_schema_change='fail',
-    )
-}}
--- depends_on: {{ ref('base_ledger__credit_histories') }}
+-- Rebuilt whole each run: cheap, and always in step with fct_credit_transactions.
 
 with transactions as (
     select * from {{ ref('fct_credit_transactions') }}
-    where
-        transaction_kind = 'usage'
-        and {{ is_reloaded_period(dbt.date_trunc('month', 'occurred_date'), 'month') }}
+    where transaction_kind = 'usage'
 ),
 
 final as (

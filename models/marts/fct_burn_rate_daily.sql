@@ -138,14 +138,8 @@ rebuilt as (
                 partition by user_id order by activity_date
                 rows between unbounded preceding and current row
             ) as closing_balance_milli,
-        sum(consumed_milli) over (
-            partition by user_id order by activity_date
-            rows between 6 preceding and current row
-        ) as consumed_7d_milli,
-        sum(consumed_milli) over (
-            partition by user_id order by activity_date
-            rows between 29 preceding and current row
-        ) as consumed_30d_milli
+        {{ trailing_sum('consumed_milli', 7) }} as consumed_7d_milli,
+        {{ trailing_sum('consumed_milli', 30) }} as consumed_30d_milli
     from filled
 ),
 
@@ -191,14 +185,8 @@ carried_windows as (
         user_id,
         activity_date,
         closing_balance_milli,
-        sum(consumed_milli) over (
-            partition by user_id order by activity_date
-            rows between 6 preceding and current row
-        ) as consumed_7d_milli,
-        sum(consumed_milli) over (
-            partition by user_id order by activity_date
-            rows between 29 preceding and current row
-        ) as consumed_30d_milli
+        {{ trailing_sum('consumed_milli', 7) }} as consumed_7d_milli,
+        {{ trailing_sum('consumed_milli', 30) }} as consumed_30d_milli
     from (
         select * from recent_days
         union all

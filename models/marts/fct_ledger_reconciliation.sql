@@ -6,7 +6,7 @@
 -- status (the first that applies):
 --   unknown_user        ledger rows for a user_id missing from `users`
 --   quarantined_rows    some of the user's rows could not be placed on the
---                       balance: the ledger is incomplete
+--                       balance (duplicates aside): the ledger is incomplete
 --   snapshot_mismatch   users.credits differs from the app's own chain end:
 --                       the app contradicts itself
 --   chain_breaks        the app's chain breaks (concurrent writes, gaps), so
@@ -78,7 +78,11 @@ ledger_at_as_of as (
 quarantine_counts as (
     select
         user_id,
-        count(*) as quarantined_row_count
+        count(*) as quarantined_row_count,
+        -- a duplicate_id row is a spare copy: the ledger is still complete
+        count(*) filter (
+            where quarantine_reason != 'duplicate_id'
+        ) as unplaced_row_count
     from quarantined
     where user_id is not null
     group by user_id
@@ -96,6 +100,7 @@ combined as (
         coalesce(user_balances.is_known_user, false) as is_known_user,
         coalesce(user_balances.ledger_row_count, 0) as ledger_row_count,
         coalesce(quarantine_counts.quarantined_row_count, 0) as quarantined_row_count,
+        coalesce(quarantine_counts.unplaced_row_count, 0) as unplaced_row_count,
         coalesce(user_balances.concurrent_write_count, 0) as concurrent_write_count,
         coalesce(user_balances.gap_count, 0) as gap_count,
         coalesce(user_balances.ledger_balance_milli, 0) as ledger_balance_milli,
@@ -128,7 +133,7 @@ final as (
         user_id,
         case
             when not is_known_user then 'unknown_user'
-            when quarantined_row_count > 0 then 'quarantined_rows'
+            when unplaced_row_count > 0 then 'quarantined_rows'
             when has_snapshot_chain_mismatch then 'snapshot_mismatch'
             when concurrent_write_count + gap_count > 0 then 'chain_breaks'
             when has_snapshot_ledger_mismatch then 'ledger_mismatch'
@@ -136,6 +141,7 @@ final as (
         end as status,
         cast(ledger_row_count as bigint) as ledger_row_count,
         cast(quarantined_row_count as bigint) as quarantined_row_count,
+        cast(unplaced_row_count as bigint) as unplaced_row_count,
         cast(concurrent_write_count as bigint) as concurrent_write_count,
         cast(gap_count as bigint) as gap_count,
         cast(ledger_balance_milli as bigint) as ledger_balance_milli,

@@ -95,3 +95,19 @@ def test_dbt_models_match_reference(build_ledger: BuildLedger, as_of: datetime |
     assert got_allocations == expected_allocations
 
 
+
+
+def test_kernel_handles_user_ids_far_apart() -> None:
+    """Ids spanning most of BIGINT must not overflow the counting sort."""
+    low, high = -(2**62) * 2, 2**63 - 1
+    events = [Event(high, 1, 0, 5000), Event(low, 2, 1, -2000), Event(high, 3, 2, -1000)]
+    kernel = deplete(
+        np.array([e.user_id for e in events], np.int64),
+        np.array([e.row_id for e in events], np.int64),
+        np.array([e.at for e in events], np.int64),
+        np.array([e.amount_milli for e in events], np.int64),
+        np.full(3, NEVER, np.int64),
+    )
+    got = sorted(zip(kernel["user_id"].tolist(), kernel["debit_id"].tolist(),
+                     kernel["amount_milli"].tolist(), kernel["kind"].tolist()))
+    assert got == [(low, 2, 2000, 2), (high, 3, 1000, 0)]

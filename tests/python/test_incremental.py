@@ -15,10 +15,11 @@ import random
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from credit_ledger.dbt_runner import run_dbt
 from credit_ledger.generate import generate
+from credit_ledger.ledger_files import write_ledger
+from ledgers import catalog, entry
 
 SCHEMAS = ("staging", "intermediate", "marts")
 RUN_ONLY_COLUMNS = {"loaded_at"}  # when a row was loaded differs by design
@@ -114,6 +115,12 @@ def test_stepwise_incremental_equals_full_refresh(tmp_path: Path) -> None:
                      dbt_vars=dbt_vars)
     assert result.ok, result.output[-6000:]
 
+    assert_same_tables(inc_db, full_db)
+
+
+def assert_same_tables(inc_db: Path, full_db: Path) -> None:
+    """Every table and view of staging, intermediate and marts holds the same
+    rows in both databases (run-specific columns and models aside)."""
     with duckdb.connect() as con:
         con.execute(f"attach '{inc_db}' as incremental (read_only)")
         con.execute(f"attach '{full_db}' as rebuilt (read_only)")
@@ -136,3 +143,34 @@ def test_stepwise_incremental_equals_full_refresh(tmp_path: Path) -> None:
                     f'select count(*) from (select {select} from {a}."{schema}"."{table}" '
                     f'except all select {select} from {b}."{schema}"."{table}")').fetchone()[0]
                 assert extra == 0, f"{schema}.{table}: {extra} rows in {a} not in {b}"
+
+
+def test_user_who_joins_users_late_is_recomputed(tmp_path: Path) -> None:
+    """A user known only from the ledger (unknown_user) who then appears in
+    `users`, with a subscription, is rebuilt: plan, snapshot, status."""
+    rows = [
+        entry(1, 1, "credit_purchase", 10.0, "2024-01-01 00:00:00", previous_amount=0.0),
+        entry(2, 9, "credit_purchase", 20.0, "2024-01-02 00:00:00", previous_amount=0.0),
+        entry(3, 9, "video_generation", -5.0, "2024-01-03 00:00:00", previous_amount=20.0),
+    ]
+    before = catalog([1])
+    after = catalog([1, 9])
+    after["users"][1]["credits"] = 15.0
+    ledger_dir = tmp_path / "ledger"
+    inc_db, full_db = tmp_path / "incremental.duckdb", tmp_path / "rebuilt.duckdb"
+    for step, tables in enumerate([before, after]):
+        write_ledger(ledger_dir, {**tables, "credit_histories": rows})
+        result = run_dbt(["build"], db_path=inc_db, work_dir=tmp_path / f"step{step}",
+                         dbt_vars={"ledger_path": str(ledger_dir)})
+        assert result.ok, result.output[-6000:]
+    result = run_dbt(["build", "--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
+                     dbt_vars={"ledger_path": str(ledger_dir)})
+    assert result.ok, result.output[-6000:]
+    with duckdb.connect(str(inc_db), read_only=True) as con:
+        assert con.execute(
+            "select status from marts.fct_ledger_reconciliation where user_id = 9"
+        ).fetchall() == [("reconciled",)]
+        assert con.execute(
+            "select distinct plan_id from marts.fct_credit_transactions where user_id = 9"
+        ).fetchall() == [(1,)]
+    assert_same_tables(inc_db, full_db)

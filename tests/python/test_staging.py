@@ -44,6 +44,10 @@ DIRTY = [
     entry(25, 1, "video_generation", -1.0, "2024-02-30 10:00:00"),
     entry(26, 1, "video_generation", -1.0, None),
     entry("x1", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
+    # ids must be whole numbers: a cast alone would round or read notations
+    entry("2.4", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
+    entry("1e3", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
+    entry(27, "12.6", "video_generation", -1.0, "2024-03-02 10:00:00"),
 ]
 
 
@@ -138,6 +142,9 @@ def test_each_unplaceable_row_is_quarantined_with_its_reason(built: BuiltLedger)
     assert reasons == {
         "<null>/-1.0/2024-03-02 10:00:00": "missing_id",
         "x1/-1.0/2024-03-02 10:00:00": "unparseable_id",
+        "2.4/-1.0/2024-03-02 10:00:00": "unparseable_id",
+        "1e3/-1.0/2024-03-02 10:00:00": "unparseable_id",
+        "27/-1.0/2024-03-02 10:00:00": "unparseable_user_id",
         "20/-1.0/2024-03-02 10:00:00": "missing_user_id",
         "21//2024-03-02 10:00:00": "missing_amount",
         "22/abc/2024-03-02 10:00:00": "unparseable_amount",
