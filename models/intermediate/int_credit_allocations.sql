@@ -24,16 +24,34 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ delete_affected_users() }}",
+        pre_hook="{{ delete_rebuilt_users_and_unpaid_debts() }}",
         on_schema_change='fail',
     )
 }}
 -- depends_on: {{ ref('int_affected_users') }}
+-- depends_on: {{ ref('int_fifo_carryover') }}
 {{ require_adapter('duckdb', 'FIFO depletion (int_credit_allocations)') }}
 
+-- incremental: the rows of rebuilt users, and for resumed users their new
+-- rows after the state carried over from the previous run (open lots and
+-- unpaid debts, int_fifo_carryover); the previous unfunded pieces of
+-- resumed users are deleted first (pre-hook): the kernel emits them again,
+-- or their repayments
 with fifo_events as (
-    select * from {{ ref('int_fifo_events') }}
-    where {{ is_affected_user() }}
+    select event_rows.* from {{ ref('int_fifo_events') }} as event_rows
+    {{ join_rows_to_compute('event_rows') }}
+    {% if is_incremental() %}
+        union all
+        select
+            carryover.credit_history_id,
+            carryover.user_id,
+            carryover.credit_type,
+            carryover.amount_milli,
+            carryover.occurred_at,
+            carryover.expires_at,
+            cast(null as timestamp) as as_of
+        from {{ ref('int_fifo_carryover') }} as carryover
+    {% endif %}
 ),
 
 user_buckets as (

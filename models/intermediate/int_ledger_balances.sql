@@ -11,36 +11,76 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ delete_affected_users() }}",
+        pre_hook="{{ delete_rebuilt_users() }}",
         on_schema_change='fail',
     )
 }}
 -- depends_on: {{ ref('int_affected_users') }}
 
+-- incremental: rows of rebuilt users, and resumed users' new rows; a
+-- resumed user's running figures continue from int_affected_users' prev_*
+-- (the previous run's last row), a rebuilt user's start from zero
 with entries as (
-    select * from {{ ref('int_ledger_entries') }}
-    where {{ is_affected_user() }}
+    select entry_rows.* from {{ ref('int_ledger_entries') }} as entry_rows
+    {{ join_rows_to_compute('entry_rows') }}
 ),
+
+{% if is_incremental() %}
+carried as (
+    select
+        user_id,
+        prev_row_count,
+        prev_balance_milli,
+        prev_previous_amount_milli,
+        prev_amount_milli,
+        prev_sub_milli_row_count > 0 as prev_has_sub_milli
+    from {{ ref('int_affected_users') }}
+),
+{% else %}
+carried as (
+    select
+        cast(null as bigint) as user_id,
+        cast(0 as bigint) as prev_row_count,
+        cast(0 as bigint) as prev_balance_milli,
+        cast(null as bigint) as prev_previous_amount_milli,
+        cast(null as bigint) as prev_amount_milli,
+        false as prev_has_sub_milli
+    where false
+),
+{% endif %}
 
 ordered as (
     select
-        credit_history_id,
-        user_id,
-        amount_milli,
-        previous_amount_milli,
-        has_sub_milli_precision,
-        occurred_at,
-        row_number() over user_order as user_row_number,
-        sum(amount_milli) over user_order as running_sum_milli,
-        lag(previous_amount_milli) over user_order as prior_previous_amount_milli,
-        lag(amount_milli) over user_order as prior_amount_milli,
+        entries.credit_history_id,
+        entries.user_id,
+        entries.amount_milli,
+        entries.previous_amount_milli,
+        entries.has_sub_milli_precision,
+        entries.occurred_at,
+        row_number() over user_order as new_row_number,
+        coalesce(carried.prev_row_count, 0) as prev_row_count,
+        coalesce(carried.prev_balance_milli, 0)
+        + sum(entries.amount_milli) over user_order as running_sum_milli,
+        case
+            when row_number() over user_order = 1
+                then carried.prev_previous_amount_milli
+            else lag(entries.previous_amount_milli) over user_order
+        end as prior_previous_amount_milli,
+        case
+            when row_number() over user_order = 1 then carried.prev_amount_milli
+            else lag(entries.amount_milli) over user_order
+        end as prior_amount_milli,
         -- once a user has a sub-milli amount, the app's float balances carry
         -- sub-milli remainders and each rounded term may be off by half a milli
-        bool_or(has_sub_milli_precision) over user_order as has_sub_milli_history
+        coalesce(carried.prev_has_sub_milli, false)
+        or bool_or(entries.has_sub_milli_precision) over user_order
+            as has_sub_milli_history
     from entries
+    left join carried
+        on entries.user_id = carried.user_id
     window user_order as (
-        partition by user_id
-        order by occurred_at, credit_history_id
+        partition by entries.user_id
+        order by entries.occurred_at, entries.credit_history_id
         rows between unbounded preceding and current row
     )
 ),
@@ -48,8 +88,9 @@ ordered as (
 chained as (
     select
         *,
+        prev_row_count + new_row_number as user_row_number,
         case
-            when user_row_number = 1 then 0
+            when prev_row_count + new_row_number = 1 then 0
             else prior_previous_amount_milli + prior_amount_milli
         end as expected_previous_amount_milli
     from ordered

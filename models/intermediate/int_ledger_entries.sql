@@ -5,15 +5,16 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ delete_affected_users() }}",
+        pre_hook="{{ delete_rebuilt_users() }}",
         on_schema_change='fail',
     )
 }}
 -- depends_on: {{ ref('int_affected_users') }}
 
+-- incremental: rows of rebuilt users, and resumed users' new rows
 with ledger as (
-    select * from {{ ref('stg_ledger__credit_histories') }}
-    where {{ is_affected_user() }}
+    select ledger_rows.* from {{ ref('stg_ledger__credit_histories') }} as ledger_rows
+    {{ join_rows_to_compute('ledger_rows') }}
 ),
 
 credit_events as (

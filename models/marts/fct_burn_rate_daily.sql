@@ -7,30 +7,31 @@
 -- credits that expired by rule. At as_of it equals the lot balance of
 -- int_credit_lots (open lots - unfunded debt); both are tested.
 --
--- Incremental: affected users (int_affected_users) are rebuilt whole; every
--- other user only gains the days as_of moved over, carried forward from
--- their last day (by definition nothing happened to them in between).
+-- Incremental: rebuilt users (int_affected_users) are recomputed from their
+-- first day. Every other user keeps their days before a restart day and has
+-- the rest recomputed from the kept days: the restart day is the earlier of
+-- the two as_of dates (the previous build's last day, which may have been
+-- partial), or for a resumed user the day of their first new row if earlier.
+-- The opening balance and the rolling windows continue from the kept days.
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook=[
-            "{{ delete_affected_users() }}",
-            "{{ delete_days_after_as_of() }}",
-        ],
+        pre_hook="{{ delete_daily_rows_to_recompute() }}",
         on_schema_change='fail',
     )
 }}
 -- depends_on: {{ ref('int_affected_users') }}
+-- depends_on: {{ ref('int_ledger_as_of') }}
 
 with transactions as (
     select * from {{ ref('fct_credit_transactions') }}
-    where {{ is_affected_user() }}
+    where {{ is_rebuilt_user() }}
 ),
 
 lots as (
     select * from {{ ref('int_credit_lots') }}
-    where {{ is_affected_user() }}
+    where {{ is_rebuilt_user() }}
 ),
 
 as_of as (
@@ -144,77 +145,247 @@ rebuilt as (
 ),
 
 {% if is_incremental() %}
--- users not rebuilt: their rows so far stay; they gain the new days
-kept_end as (
-    select max(activity_date) as last_date from {{ this }}
+-- users not rebuilt: their days from the restart day on are recomputed
+window_start as (
+    select
+        cast(least(coalesce(previous_as_of, as_of), as_of) as date) as restart_date
+    from {{ ref('int_ledger_as_of') }}
 ),
 
-new_days as (
-    select date_day
-    from {{ date_series(
-        dbt.dateadd('day', 1, '(select last_date from kept_end)'),
-        '(select as_of from as_of)'
-    ) }}
+restarts as (
+    select
+        affected.user_id,
+        affected.resume_from_date as restart_date
+    from {{ ref('int_affected_users') }} as affected
+    where not affected.is_rebuilt
 ),
 
-recent_days as (
+rebuilt_users as (
+    select user_id from {{ ref('int_affected_users') }} where is_rebuilt
+),
+
+earliest_restart as (
+    select least(
+        (select min(restart_date) from restarts),
+        (select restart_date from window_start)
+    ) as restart_date
+),
+
+-- the kept days the recomputed ones continue from (after the pre-hook
+-- deleted the days to recompute, a user's kept days end the day before
+-- their restart day)
+kept_days as (
     select
         kept.user_id,
         kept.activity_date,
         kept.consumed_milli,
         kept.closing_balance_milli
     from {{ this }} as kept
-    cross join kept_end
-    where kept.activity_date > {{ dbt.dateadd('day', -30, 'kept_end.last_date') }}
+    where kept.activity_date >= (
+        select {{ dbt.dateadd('day', -30, 'restart_date') }} from earliest_restart
+    )
 ),
 
-carried_days as (
+-- every user with days to recompute: kept days before the restart, a
+-- resumed user, or rows since the restart (a user whose days all lie after
+-- it); rebuilt users are done above
+user_restarts as (
     select
-        recent_days.user_id,
-        new_days.date_day as activity_date,
-        0 as consumed_milli,
-        recent_days.closing_balance_milli
-    from recent_days
-    cross join kept_end
-    cross join new_days
-    where recent_days.activity_date = kept_end.last_date
+        candidates.user_id,
+        coalesce(restarts.restart_date, window_start.restart_date) as restart_date,
+        candidates.user_id in (select kept_days.user_id from kept_days) as has_kept_days
+    from (
+        select user_id from kept_days
+        union
+        select user_id from restarts
+        union
+        select since_restart.user_id
+        from {{ ref('fct_credit_transactions') }} as since_restart
+        where
+            since_restart.occurred_date >= (select restart_date from window_start)
+            and since_restart.user_id not in (select user_id from rebuilt_users)
+    ) as candidates
+    cross join window_start
+    left join restarts
+        on candidates.user_id = restarts.user_id
 ),
 
-carried_windows as (
+recent_transactions as (
+    select recent.*
+    from {{ ref('fct_credit_transactions') }} as recent
+    inner join user_restarts
+        on recent.user_id = user_restarts.user_id
+    cross join as_of
+    where
+        recent.occurred_date >= (select restart_date from earliest_restart)
+        and recent.occurred_date >= user_restarts.restart_date
+        and recent.occurred_at <= as_of.as_of
+),
+
+recent_activity as (
     select
         user_id,
-        activity_date,
-        closing_balance_milli,
+        occurred_date as activity_date,
+        sum(case when transaction_kind = 'grant' then amount_milli else 0 end)
+            as granted_milli,
+        sum(case when transaction_kind = 'usage' then -amount_milli else 0 end)
+            as consumed_milli,
+        sum(case when transaction_kind = 'penalty' then -amount_milli else 0 end)
+            as penalty_milli,
+        count(*) filter (where transaction_kind = 'usage') as usage_count
+    from recent_transactions
+    group by user_id, occurred_date
+),
+
+recent_expiry as (
+    select
+        expiring.user_id,
+        cast(greatest(expiring.expires_at, expiring.granted_at) as date) as activity_date,
+        sum(expiring.expired_milli) as expired_milli
+    from {{ ref('int_credit_lots') }} as expiring
+    inner join user_restarts
+        on expiring.user_id = user_restarts.user_id
+    where
+        expiring.expired_milli > 0
+        and cast(greatest(expiring.expires_at, expiring.granted_at) as date)
+        >= user_restarts.restart_date
+    group by 1, 2
+),
+
+-- each user's recomputed days: from the restart day (or their first
+-- activity, for a user without kept days) to as_of
+first_recent_days as (
+    select
+        user_id,
+        min(activity_date) as first_date
+    from recent_activity
+    group by user_id
+),
+
+recent_spans as (
+    select
+        user_restarts.user_id,
+        case
+            when user_restarts.has_kept_days then user_restarts.restart_date
+            else first_recent_days.first_date
+        end as first_date
+    from user_restarts
+    left join first_recent_days
+        on user_restarts.user_id = first_recent_days.user_id
+),
+
+recent_calendar as (
+    select date_day
+    from {{ date_series(
+        '(select restart_date from earliest_restart)',
+        '(select as_of from as_of)'
+    ) }}
+),
+
+recent_filled as (
+    select
+        recent_spans.user_id,
+        recent_calendar.date_day as activity_date,
+        coalesce(recent_activity.granted_milli, 0) as granted_milli,
+        coalesce(recent_activity.consumed_milli, 0) as consumed_milli,
+        coalesce(recent_activity.penalty_milli, 0) as penalty_milli,
+        coalesce(recent_expiry.expired_milli, 0) as expired_milli,
+        coalesce(recent_activity.usage_count, 0) as usage_count
+    from recent_spans
+    inner join recent_calendar
+        on recent_spans.first_date <= recent_calendar.date_day
+    left join recent_activity
+        on
+            recent_spans.user_id = recent_activity.user_id
+            and recent_calendar.date_day = recent_activity.activity_date
+    left join recent_expiry
+        on
+            recent_spans.user_id = recent_expiry.user_id
+            and recent_calendar.date_day = recent_expiry.activity_date
+),
+
+-- the kept day before each user's restart: the opening balance
+carried_balances as (
+    select
+        kept_days.user_id,
+        kept_days.closing_balance_milli
+    from kept_days
+    inner join user_restarts
+        on
+            kept_days.user_id = user_restarts.user_id
+            and kept_days.activity_date
+            = {{ dbt.dateadd('day', -1, 'user_restarts.restart_date') }}
+),
+
+recent_balances as (
+    select
+        recent_filled.*,
+        coalesce(carried_balances.closing_balance_milli, 0)
+        + sum(
+            recent_filled.granted_milli - recent_filled.consumed_milli
+            - recent_filled.penalty_milli - recent_filled.expired_milli
+        ) over (
+            partition by recent_filled.user_id order by recent_filled.activity_date
+            rows between unbounded preceding and current row
+        ) as closing_balance_milli
+    from recent_filled
+    left join carried_balances
+        on recent_filled.user_id = carried_balances.user_id
+),
+
+-- the rolling windows run over the kept days' usage, then the recomputed days
+recent_windows as (
+    select
+        history.*,
         {{ trailing_sum('consumed_milli', 7) }} as consumed_7d_milli,
         {{ trailing_sum('consumed_milli', 30) }} as consumed_30d_milli
     from (
-        select * from recent_days
+        select
+            user_id,
+            activity_date,
+            0 as granted_milli,
+            consumed_milli,
+            0 as penalty_milli,
+            0 as expired_milli,
+            0 as usage_count,
+            closing_balance_milli,
+            false as is_recomputed
+        from kept_days
         union all
-        select * from carried_days
+        select
+            user_id,
+            activity_date,
+            granted_milli,
+            consumed_milli,
+            penalty_milli,
+            expired_milli,
+            usage_count,
+            closing_balance_milli,
+            true as is_recomputed
+        from recent_balances
     ) as history
 ),
 
-carried as (
+recomputed as (
     select
-        carried_windows.user_id,
-        carried_windows.activity_date,
-        0 as granted_milli,
-        0 as consumed_milli,
-        0 as penalty_milli,
-        0 as expired_milli,
-        0 as usage_count,
-        carried_windows.closing_balance_milli,
-        carried_windows.consumed_7d_milli,
-        carried_windows.consumed_30d_milli
-    from carried_windows
-    cross join kept_end
-    where carried_windows.activity_date > kept_end.last_date
+        user_id,
+        activity_date,
+        granted_milli,
+        consumed_milli,
+        penalty_milli,
+        expired_milli,
+        usage_count,
+        closing_balance_milli,
+        consumed_7d_milli,
+        consumed_30d_milli
+    from recent_windows
+    where is_recomputed
 ),
 
 daily as (
     select * from rebuilt
     union all
-    select * from carried
+    select * from recomputed
 ),
 {% else %}
 daily as (

@@ -5,20 +5,21 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ delete_affected_users() }}",
+        pre_hook="{{ delete_rebuilt_users() }}",
         on_schema_change='fail',
     )
 }}
 -- depends_on: {{ ref('int_affected_users') }}
 
+-- incremental: rows of rebuilt users, and resumed users' new rows
 with entries as (
-    select * from {{ ref('int_ledger_entries') }}
-    where {{ is_affected_user() }}
+    select entry_rows.* from {{ ref('int_ledger_entries') }} as entry_rows
+    {{ join_rows_to_compute('entry_rows') }}
 ),
 
 balances as (
-    select * from {{ ref('int_ledger_balances') }}
-    where {{ is_affected_user() }}
+    select balance_rows.* from {{ ref('int_ledger_balances') }} as balance_rows
+    {{ join_rows_to_compute('balance_rows') }}
 ),
 
 subscriptions as (

@@ -46,6 +46,16 @@ appended as (
     where source.source_row_number > loaded.loaded_row_count
 ),
 
+-- earlier versions of the ids the appended rows repeat, found by their
+-- parsed id in what is already loaded (no need to parse the export again)
+earlier_versions as (
+    select loaded_rows.source_row_number
+    from {{ this }} as loaded_rows
+    where loaded_rows.credit_history_id in (
+        select {{ parse_id('appended.id') }} from appended
+    )
+),
+
 scoped as (
     select source.*
     from source
@@ -54,8 +64,8 @@ scoped as (
         loaded.shrunk_export is null
         and (
             source.source_row_number > loaded.loaded_row_count
-            or {{ parse_id('source.id') }} in (
-                select {{ parse_id('appended.id') }} from appended
+            or source.source_row_number in (
+                select earlier_versions.source_row_number from earlier_versions
             )
         )
 ),
