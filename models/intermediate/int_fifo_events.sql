@@ -23,7 +23,11 @@ final as (
     cross join as_of
     where
         entries.amount_milli != 0
-        and entries.occurred_at <= as_of.as_of
+        {%- if var('as_of') is not none %}
+            and entries.occurred_at <= as_of.as_of
+        {%- endif %}
+        {#- the default as_of is the latest occurred_at: every row is in the
+            window, and the filter would only cost a join #}
 )
 
 select * from final

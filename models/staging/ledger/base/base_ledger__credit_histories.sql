@@ -30,7 +30,9 @@ loaded as (
         coalesce(max(source_row_number), 0) as loaded_row_count,
         -- stops the run when rows already loaded have disappeared
         case
-            when (select count(*) from source) < coalesce(max(source_row_number), 0)
+            when
+                (select count(*) from {{ source('ledger', 'credit_histories') }})
+                < coalesce(max(source_row_number), 0)
                 then error(
                     'credit_histories has fewer rows than already loaded: the '
                     || 'export is not append-only; run dbt build --full-refresh'
@@ -39,11 +41,17 @@ loaded as (
     from {{ this }}
 ),
 
-appended as (
-    select source.*
-    from source
+-- the ids of the appended rows, from a scan of the id column only
+appended_ids as (
+    select {{ parse_id('positions.id') }} as credit_history_id
+    from (
+        select
+            id,
+            row_number() over () as source_row_number
+        from {{ source('ledger', 'credit_histories') }}
+    ) as positions
     cross join loaded
-    where source.source_row_number > loaded.loaded_row_count
+    where positions.source_row_number > loaded.loaded_row_count
 ),
 
 -- earlier versions of the ids the appended rows repeat, found by their
@@ -52,10 +60,11 @@ earlier_versions as (
     select loaded_rows.source_row_number
     from {{ this }} as loaded_rows
     where loaded_rows.credit_history_id in (
-        select {{ parse_id('appended.id') }} from appended
+        select appended_ids.credit_history_id from appended_ids
     )
 ),
 
+-- (source is read in full once, here)
 scoped as (
     select source.*
     from source
