@@ -22,7 +22,8 @@ from credit_ledger.ledger_files import write_ledger
 from ledgers import catalog, entry
 
 SCHEMAS = ("staging", "intermediate", "marts")
-RUN_ONLY_COLUMNS = {"loaded_at"}  # when a row was loaded differs by design
+# when a row was loaded, and the as_of of the build before, differ by design
+RUN_ONLY_COLUMNS = {"loaded_at", "previous_as_of"}
 RUN_ONLY_MODELS = {"int_affected_users"}  # what one run recomputes
 
 
