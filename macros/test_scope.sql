@@ -54,11 +54,12 @@
         database=node.database, schema=node.schema, identifier=node.alias)) }}
 {%- endmacro %}
 
-{# True when the current test is to be scoped: an incremental run (not
-   --full-refresh, var test_scope = changed) after a first build
-   (int_affected_users exists), and the test reads no source (a source
-   cannot be cut to what a run rewrote, so a test comparing with one, e.g.
-   rows in = rows loaded, needs the whole model). #}
+{# True when the current test is to be scoped: not --full-refresh, var
+   test_scope = changed, int_affected_users exists (tests that run before a
+   first build creates it are whole; after that it lists every user), and
+   the test reads no source (a source cannot be cut to what a run rewrote,
+   so a test comparing with one, e.g. rows in = rows loaded, needs the
+   whole model). #}
 {% macro test_scope_is_active() -%}
     {%- set mode = var('test_scope', 'changed') -%}
     {%- if mode not in ('changed', 'all') -%}
