@@ -78,7 +78,25 @@
 {# The rows of users the last run recomputed (and rows without a user). #}
 {% macro test_scope_users(column='user_id') -%}
     {%- set affected = test_scope_existing_relation('int_affected_users') -%}
-    ({{ column }} is null or {{ column }} in (select user_id from {{ affected }}))
+    ({{ column }} is null or {{ column }} in ({{ test_scope_user_ids(affected) }}))
+{%- endmacro %}
+
+{# The query listing the affected users' ids. #}
+{% macro test_scope_user_ids(affected) -%}
+    {{ return(adapter.dispatch('test_scope_user_ids')(affected)) }}
+{%- endmacro %}
+
+{% macro default__test_scope_user_ids(affected) -%}
+    select user_id from {{ affected }}
+{%- endmacro %}
+
+{# DuckDB: ids gathered into a list and unnested, so that the join planner
+   builds its hash table on them. With the plain subquery it builds it on
+   the tested side when that is a view with an inequality join it
+   underestimates (int_fifo_events, as_of cross joins): 10^7 rows hashed,
+   0.95 s instead of 0.26 s per test at 10^7 rows. #}
+{% macro duckdb__test_scope_user_ids(affected) -%}
+    select unnest(list(user_id)) from {{ affected }}
 {%- endmacro %}
 
 {# The predicate that keeps the rows of model `model_name` the last run

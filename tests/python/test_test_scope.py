@@ -25,7 +25,7 @@ DAILY_TEST = "assert_daily_balance_identity"
 COMPILED_UNIQUE = Path(
     "target/compiled/credit_ledger/models/intermediate/_intermediate__models.yml"
 ) / f"{UNIQUE_TEST}.sql"
-AFFECTED_FILTER = 'user_id in (select user_id from "'
+AFFECTED_FILTER = "user_id in (select unnest(list(user_id)) from "
 NEW_USERS = (3, 5)
 NEW_DAY = date(2026, 2, 1)  # the sample ends on 2026-01-31
 
