@@ -1,8 +1,8 @@
 -- The as_of of this build, kept for the next one: int_affected_users reads
 -- the previous value before this model is rebuilt (it runs after it).
 -- previous_as_of is the as_of of the build before (null on a full refresh or
--- the first build): incremental models and test scopes start from the
--- earlier of the two.
+-- the first build): fct_burn_rate_daily recomputes, and its data tests check,
+-- the days from the earlier of the two on (macros/test_scope.sql).
 -- depends_on: {{ ref('int_affected_users') }}
 
 {%- set previous = adapter.get_relation(

@@ -40,6 +40,10 @@ seeds:
       - expression_is_true:
           name: expr_where_good
           arguments: {expression: "amount > 0", where_condition: "kind = 'a'"}
+      - expression_is_true:
+          name: expr_where_config_good
+          arguments: {expression: "amount > 0"}
+          config: {where: "kind = 'a'"}
       - equal_row_count:
           name: count_good
           arguments: {compare_model: ref('twins')}
@@ -74,6 +78,7 @@ seeds:
 EXPECTED = {
     "combo_good": ("pass", 0), "combo_bad": ("fail", 1),
     "expr_good": ("pass", 0), "expr_bad": ("fail", 1), "expr_where_good": ("pass", 0),
+    "expr_where_config_good": ("pass", 0),
     "count_good": ("pass", 0), "count_bad": ("fail", 1),
     "range_good": ("pass", 0), "range_bad": ("fail", 2), "range_exclusive_bad": ("fail", 2),
     "rel_good": ("pass", 0), "rel_bad": ("fail", 1), "rel_parent_condition_bad": ("fail", 2),
@@ -84,6 +89,9 @@ EXPECTED = {
 def run(tmp_path_factory: pytest.TempPathFactory) -> DbtResult:
     project = tmp_path_factory.mktemp("generic_tests")
     shutil.copytree(PROJECT_DIR / "tests" / "generic", project / "tests" / "generic")
+    # equal_row_count and dbt's `model` argument use the test scope macros
+    (project / "macros").mkdir()
+    shutil.copy(PROJECT_DIR / "macros" / "test_scope.sql", project / "macros")
     (project / "seeds").mkdir()
     for name, text in SEEDS.items():
         (project / "seeds" / f"{name}.csv").write_text(text)

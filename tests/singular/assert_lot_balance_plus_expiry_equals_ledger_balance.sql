@@ -2,12 +2,14 @@
 -- (never recorded in the ledger), where
 --   ledger balance = sum of amount_milli of the rows up to as_of
 --   lot balance    = remaining of open lots - unfunded debt
+-- An incremental run checks the users it recomputed.
 
 with ledger as (
     select
         user_id,
         sum(amount_milli) as ledger_balance_milli
     from {{ ref('int_fifo_events') }}
+    where {{ in_test_scope('user_id') }}
     group by user_id
 ),
 
@@ -17,6 +19,7 @@ lots as (
         sum(remaining_milli) as remaining_milli,
         sum(expired_milli) as expired_milli
     from {{ ref('int_credit_lots') }}
+    where {{ in_test_scope('user_id') }}
     group by user_id
 ),
 
@@ -25,7 +28,9 @@ unfunded as (
         user_id,
         sum(amount_milli) as unfunded_milli
     from {{ ref('int_credit_allocations') }}
-    where allocation_kind = 'unfunded'
+    where
+        allocation_kind = 'unfunded'
+        and {{ in_test_scope('user_id') }}
     group by user_id
 ),
 

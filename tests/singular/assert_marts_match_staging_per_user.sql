@@ -1,5 +1,6 @@
 -- Integrity: per user, the mart of ledger rows holds exactly the clean
--- staging rows: same row count, same sum of milli-credits.
+-- staging rows: same row count, same sum of milli-credits. An incremental
+-- run checks the users it recomputed.
 
 with staged as (
     select
@@ -7,6 +8,7 @@ with staged as (
         count(*) as row_count,
         sum(amount_milli) as amount_milli
     from {{ ref('stg_ledger__credit_histories') }}
+    where {{ in_test_scope('user_id') }}
     group by user_id
 ),
 
@@ -16,6 +18,7 @@ mart as (
         count(*) as row_count,
         sum(amount_milli) as amount_milli
     from {{ ref('fct_credit_transactions') }}
+    where {{ in_test_scope('user_id') }}
     group by user_id
 )
 

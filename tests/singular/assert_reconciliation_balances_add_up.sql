@@ -1,9 +1,11 @@
 -- Per user in the reconciliation mart: lot balance + credits expired by rule
 -- = ledger balance at as_of, with the ledger balance recomputed from the
--- transactions mart and the lot figures from the lots model.
+-- transactions mart and the lot figures from the lots model. An incremental
+-- run checks the users it recomputed.
 
 with reconciliation as (
     select * from {{ ref('fct_ledger_reconciliation') }}
+    where {{ in_test_scope('user_id') }}
 ),
 
 as_of as (
@@ -16,7 +18,9 @@ ledger as (
         sum(ledger_rows.amount_milli) as ledger_milli
     from {{ ref('fct_credit_transactions') }} as ledger_rows
     cross join as_of
-    where ledger_rows.occurred_at <= as_of.as_of
+    where
+        ledger_rows.occurred_at <= as_of.as_of
+        and {{ in_test_scope('ledger_rows.user_id') }}
     group by ledger_rows.user_id
 ),
 
@@ -25,6 +29,7 @@ lots as (
         user_id,
         sum(expired_milli) as expired_milli
     from {{ ref('int_credit_lots') }}
+    where {{ in_test_scope('user_id') }}
     group by user_id
 )
 

@@ -1,5 +1,6 @@
 -- The reconciliation mart counts exactly the chain breaks of
--- int_ledger_balances, per user and kind.
+-- int_ledger_balances, per user and kind. An incremental run checks the
+-- users it recomputed.
 
 with breaks as (
     select
@@ -7,11 +8,13 @@ with breaks as (
         count(*) filter (where chain_break_kind = 'concurrent_write') as concurrent_writes,
         count(*) filter (where chain_break_kind = 'gap') as gaps
     from {{ ref('int_ledger_balances') }}
+    where {{ in_test_scope('user_id') }}
     group by user_id
 ),
 
 reconciliation as (
     select * from {{ ref('fct_ledger_reconciliation') }}
+    where {{ in_test_scope('user_id') }}
 )
 
 select
