@@ -35,6 +35,11 @@ users as (
     database=this.database, schema=this.schema, identifier='int_ledger_as_of') %}
 {%- set previous_balances = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='int_user_balances') %}
+{%- if var('as_of') is none %}
+{%- set as_of_expression = 'max(occurred_at)' %}
+{%- else %}
+{%- set as_of_expression = parse_utc_timestamp("'" ~ var('as_of') ~ "'") %}
+{%- endif %}
 {%- set has_previous = not flags.FULL_REFRESH
     and previous_lots is not none
     and previous_as_of is not none
@@ -50,12 +55,7 @@ reloaded_rows as (
 
 {% if has_previous %}
 as_of_now as (
-    select
-        {% if var('as_of') is none -%}
-            max(occurred_at)
-        {%- else -%}
-            {{ parse_utc_timestamp("'" ~ var('as_of') ~ "'") }}
-        {%- endif %} as as_of
+    select {{ as_of_expression }} as as_of
     from base
     where quarantine_reason is null
 ),
@@ -96,7 +96,9 @@ new_users as (
     select users.user_id
     from users
     where users.user_id not in (
-        select user_id from {{ previous_balances }} where is_known_user
+        select previous_known.user_id
+        from {{ previous_balances }} as previous_known
+        where previous_known.is_known_user
     )
 ),
 
@@ -105,9 +107,10 @@ new_users as (
 reexported_ids as (
     select base.credit_history_id
     from base
-    where base.credit_history_id in (
-        select reloaded_rows.credit_history_id from reloaded_rows
-    )
+    where
+        base.credit_history_id in (
+            select reloaded_rows.credit_history_id from reloaded_rows
+        )
     group by base.credit_history_id
     having count(*) > 1
 ),
@@ -171,11 +174,13 @@ classified as (
     select
         previous.*,
         blockers.first_new_at,
-        not (
-            as_of_window.can_resume
-            and previous.last_occurred_at is not null
-            and previous.user_id not in (select new_users.user_id from new_users)
-            and not coalesce(blockers.has_old_rows, false)
+        coalesce(
+            not as_of_window.can_resume
+            or previous.last_occurred_at is null
+            or previous.user_id in (select new_users.user_id from new_users)
+            or coalesce(blockers.has_old_rows, false),
+            -- unknown (no as_of to compare): rebuild, the safe way
+            true
         ) as is_rebuilt,
         -- the daily mart is recomputed from this day on
         cast(
@@ -213,9 +218,9 @@ final as (
 {% else %}
 -- full refresh or first build: everyone, from scratch
 everyone as (
-    select user_id from base where user_id is not null
+    select reloaded_rows.user_id from reloaded_rows
     union
-    select user_id from users
+    select users.user_id from users
 ),
 
 final as (

@@ -40,19 +40,27 @@
 with fifo_events as (
     select event_rows.* from {{ ref('int_fifo_events') }} as event_rows
     {{ join_rows_to_compute('event_rows') }}
-    {% if is_incremental() %}
-        union all
-        select
-            carryover.credit_history_id,
-            carryover.user_id,
-            carryover.credit_type,
-            carryover.amount_milli,
-            carryover.occurred_at,
-            carryover.expires_at,
-            cast(null as timestamp) as as_of
-        from {{ ref('int_fifo_carryover') }} as carryover
-    {% endif %}
 ),
+
+{% if is_incremental() %}
+events as (
+    select * from fifo_events
+    union all
+    select
+        carryover.credit_history_id,
+        carryover.user_id,
+        carryover.credit_type,
+        carryover.amount_milli,
+        carryover.occurred_at,
+        carryover.expires_at,
+        cast(null as timestamp) as as_of
+    from {{ ref('int_fifo_carryover') }} as carryover
+),
+{% else %}
+events as (
+    select * from fifo_events
+),
+{% endif %}
 
 user_buckets as (
     select
@@ -67,7 +75,7 @@ user_buckets as (
                 expires_us := coalesce(epoch_us(expires_at), 9223372036854775807)
             )
         ) as events
-    from fifo_events
+    from events
     group by 1
 ),
 

@@ -2,6 +2,11 @@
 -- credits, up to as_of (var; default the latest occurred_at). Rows after
 -- as_of are left out, so a past as_of shows the lots as they stood then.
 
+{#- the default as_of is the latest occurred_at: every row is in the window,
+    and the filter would only cost a join -#}
+{%- set as_of_filter = 'entries.occurred_at <= as_of.as_of'
+    if var('as_of') is not none else 'true' %}
+
 with entries as (
     select * from {{ ref('int_ledger_entries') }}
 ),
@@ -23,11 +28,7 @@ final as (
     cross join as_of
     where
         entries.amount_milli != 0
-        {%- if var('as_of') is not none %}
-            and entries.occurred_at <= as_of.as_of
-        {%- endif %}
-        {#- the default as_of is the latest occurred_at: every row is in the
-            window, and the filter would only cost a join #}
+        and {{ as_of_filter }}
 )
 
 select * from final

@@ -147,8 +147,7 @@ rebuilt as (
 {% if is_incremental() %}
 -- users not rebuilt: their days from the restart day on are recomputed
 window_start as (
-    select
-        cast(least(coalesce(previous_as_of, as_of), as_of) as date) as restart_date
+    select cast(least(coalesce(previous_as_of, as_of), as_of) as date) as restart_date
     from {{ ref('int_ledger_as_of') }}
 ),
 
@@ -161,14 +160,17 @@ restarts as (
 ),
 
 rebuilt_users as (
-    select user_id from {{ ref('int_affected_users') }} where is_rebuilt
+    select rebuilt.user_id
+    from {{ ref('int_affected_users') }} as rebuilt
+    where rebuilt.is_rebuilt
 ),
 
 earliest_restart as (
-    select least(
-        (select min(restart_date) from restarts),
-        (select restart_date from window_start)
-    ) as restart_date
+    select
+        least(
+            (select min(restarts.restart_date) from restarts),
+            (select window_start.restart_date from window_start)
+        ) as restart_date
 ),
 
 -- the kept days the recomputed ones continue from (after the pre-hook
@@ -182,7 +184,8 @@ kept_days as (
         kept.closing_balance_milli
     from {{ this }} as kept
     where kept.activity_date >= (
-        select {{ dbt.dateadd('day', -30, 'restart_date') }} from earliest_restart
+        select {{ dbt.dateadd('day', -30, 'earliest_restart.restart_date') }}
+        from earliest_restart
     )
 ),
 
@@ -195,15 +198,17 @@ user_restarts as (
         coalesce(restarts.restart_date, window_start.restart_date) as restart_date,
         candidates.user_id in (select kept_days.user_id from kept_days) as has_kept_days
     from (
-        select user_id from kept_days
+        select kept_days.user_id from kept_days
         union
-        select user_id from restarts
+        select resumed.user_id from restarts as resumed
         union
         select since_restart.user_id
         from {{ ref('fct_credit_transactions') }} as since_restart
         where
-            since_restart.occurred_date >= (select restart_date from window_start)
-            and since_restart.user_id not in (select user_id from rebuilt_users)
+            since_restart.occurred_date
+            >= (select window_start.restart_date from window_start)
+            and since_restart.user_id
+            not in (select rebuilt_users.user_id from rebuilt_users)
     ) as candidates
     cross join window_start
     left join restarts
@@ -217,7 +222,8 @@ recent_transactions as (
         on recent.user_id = user_restarts.user_id
     cross join as_of
     where
-        recent.occurred_date >= (select restart_date from earliest_restart)
+        recent.occurred_date
+        >= (select earliest_restart.restart_date from earliest_restart)
         and recent.occurred_date >= user_restarts.restart_date
         and recent.occurred_at <= as_of.as_of
 ),
@@ -249,7 +255,9 @@ recent_expiry as (
         expiring.expired_milli > 0
         and cast(greatest(expiring.expires_at, expiring.granted_at) as date)
         >= user_restarts.restart_date
-    group by 1, 2
+    group by
+        expiring.user_id,
+        cast(greatest(expiring.expires_at, expiring.granted_at) as date)
 ),
 
 -- each user's recomputed days: from the restart day (or their first
