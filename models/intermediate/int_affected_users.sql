@@ -38,7 +38,7 @@ users as (
 {%- if var('as_of') is none %}
 {%- set as_of_expression = 'max(occurred_at)' %}
 {%- else %}
-{%- set as_of_expression = parse_utc_timestamp("'" ~ var('as_of') ~ "'") %}
+{%- set as_of_expression = 'max(' ~ parse_utc_timestamp("'" ~ var('as_of') ~ "'") ~ ')' %}
 {%- endif %}
 {%- set has_previous = not flags.FULL_REFRESH
     and previous_lots is not none
@@ -66,6 +66,7 @@ as_of_then as (
 
 as_of_window as (
     select
+        as_of_then.as_of as previous_as_of,
         least(as_of_then.as_of, as_of_now.as_of) as window_start,
         greatest(as_of_then.as_of, as_of_now.as_of) as window_end,
         -- resuming needs the default as_of, moving forward
@@ -177,6 +178,9 @@ classified as (
         coalesce(
             not as_of_window.can_resume
             or previous.last_occurred_at is null
+            -- rows after an explicit as_of of the previous build never
+            -- reached FIFO: there is no state to resume from
+            or previous.last_occurred_at > as_of_window.previous_as_of
             or previous.user_id in (select new_users.user_id from new_users)
             or coalesce(blockers.has_old_rows, false),
             -- unknown (no as_of to compare): rebuild, the safe way

@@ -179,3 +179,44 @@ def test_user_who_joins_users_late_is_recomputed(tmp_path: Path) -> None:
             "select distinct plan_id from marts.fct_credit_transactions where user_id = 9"
         ).fetchall() == [(1,)]
     assert_same_tables(inc_db, full_db)
+
+
+def test_builds_with_an_explicit_as_of_between_default_builds(tmp_path: Path) -> None:
+    """A build with an explicit, earlier as_of, then a default build with new
+    rows: users whose rows lay after that as_of are rebuilt (FIFO never saw
+    those rows, so there is no state to resume), the others resume; the
+    result equals a full refresh. (Found in review: every user was listed
+    once per ledger row, then resumed from FIFO state missing rows.)"""
+    first = [
+        entry(1, 1, "credit_purchase", 10.0, "2024-01-01 00:00:00"),
+        entry(2, 1, "video_generation", -3.0, "2024-01-10 00:00:00"),
+        entry(3, 2, "monthly_allocation", 10.0, "2024-01-01 00:00:00"),
+        entry(4, 2, "video_generation", -3.0, "2024-01-20 00:00:00"),
+        entry(5, 3, "video_generation", -2.0, "2024-01-02 00:00:00"),
+        entry(99, 99, "credit_purchase", 1.0, "2024-01-31 00:00:00"),
+    ]
+    later = [
+        entry(101, 2, "video_generation", -1.0, "2024-02-01 00:00:00"),
+        entry(102, 3, "credit_purchase", 5.0, "2024-02-01 12:00:00"),
+        entry(199, 99, "credit_purchase", 1.0, "2024-02-02 00:00:00"),
+    ]
+    tables = catalog([1, 2, 3, 99])
+    ledger_dir = tmp_path / "ledger"
+    inc_db, full_db = tmp_path / "incremental.duckdb", tmp_path / "rebuilt.duckdb"
+    steps = [(first, {}), (first, {"as_of": "2024-01-05 00:00:00"}), (first + later, {})]
+    for step, (rows, extra_vars) in enumerate(steps):
+        write_ledger(ledger_dir, {**tables, "credit_histories": rows})
+        result = run_dbt(["build"], db_path=inc_db, work_dir=tmp_path / f"step{step}",
+                         dbt_vars={"ledger_path": str(ledger_dir), **extra_vars})
+        assert result.ok, f"step {step}:\n{result.output[-6000:]}"
+        with duckdb.connect(str(inc_db), read_only=True) as con:
+            affected = dict(con.execute(
+                "select user_id, is_rebuilt from intermediate.int_affected_users").fetchall())
+        if step == 2:
+            # user 3's rows all precede the explicit as_of: resumed, and paid
+            # back by the new grant; the others had rows FIFO never saw
+            assert affected == {1: True, 2: True, 3: False, 99: True}
+    result = run_dbt(["build", "--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
+                     dbt_vars={"ledger_path": str(ledger_dir)})
+    assert result.ok, result.output[-6000:]
+    assert_same_tables(inc_db, full_db)
