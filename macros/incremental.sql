@@ -121,3 +121,39 @@
             and {{ this }}.activity_date >= resumed.resume_from_date
     {%- endif -%}
 {%- endmacro %}
+
+{# Join clause (after `from <model> as <alias>`) for per-user rollups by
+   period: every row of a rebuilt user, and a resumed user's rows in the
+   periods from their resume_from_date on (`period`: 'day' or 'month').
+   Nothing on a full refresh. #}
+{% macro join_periods_to_compute(relation_alias, date_column, period) -%}
+    {%- if is_incremental() -%}
+        inner join {{ ref('int_affected_users') }} as {{ relation_alias }}_affected
+            on
+                {{ relation_alias }}_affected.user_id = {{ relation_alias }}.user_id
+                and (
+                    {{ relation_alias }}_affected.is_rebuilt
+                    or {{ relation_alias }}.{{ date_column }}
+                    >= cast({{ dbt.date_trunc(
+                        period, relation_alias ~ '_affected.resume_from_date') }} as date)
+                )
+    {%- endif -%}
+{%- endmacro %}
+
+{# Pre-hook of the per-user rollups: the rows join_periods_to_compute
+   recomputes (`period_column` holds the period's first day). #}
+{% macro delete_user_periods_to_recompute(period_column, period) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where user_id in (
+            select user_id from {{ ref('int_affected_users') }} where is_rebuilt
+        );
+        delete from {{ this }}
+        using {{ ref('int_affected_users') }} as resumed
+        where
+            resumed.user_id = {{ this }}.user_id
+            and not resumed.is_rebuilt
+            and {{ this }}.{{ period_column }}
+            >= cast({{ dbt.date_trunc(period, 'resumed.resume_from_date') }} as date)
+    {%- endif -%}
+{%- endmacro %}

@@ -39,6 +39,8 @@
         'fct_credit_transactions': 'users',
         'fct_ledger_reconciliation': 'users',
         'fct_burn_rate_daily': 'user_days',
+        'int_user_daily_burn_by_plan': 'users',
+        'int_user_monthly_burn_by_service': 'users',
     }) }}
 {%- endmacro %}
 

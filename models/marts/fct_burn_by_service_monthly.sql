@@ -1,22 +1,22 @@
--- Credits burned per service (creditable_type) and calendar month.
--- Rebuilt whole each run: cheap, and always in step with fct_credit_transactions.
+-- Burn per service (creditable_type) and calendar month for dashboards:
+-- usage debits only. Summed from int_user_monthly_burn_by_service (one row
+-- per user, service and month, so a user counts once).
 
-with transactions as (
-    select * from {{ ref('fct_credit_transactions') }}
-    where transaction_kind = 'usage'
+with user_months as (
+    select * from {{ ref('int_user_monthly_burn_by_service') }}
 ),
 
 final as (
     select
-        coalesce(creditable_type, 'unknown') as creditable_type,
-        cast({{ dbt.date_trunc('month', 'occurred_date') }} as date) as month_start,
+        creditable_type,
+        month_start,
         max(service_name) as service_name,
-        cast(sum(-amount_milli) as bigint) as consumed_milli,
-        {{ to_credits('sum(-amount_milli)') }} as consumed_credits,
-        count(*) as usage_count,
-        count(distinct user_id) as active_user_count
-    from transactions
-    group by 1, 2
+        cast(sum(consumed_milli) as bigint) as consumed_milli,
+        {{ to_credits('sum(consumed_milli)') }} as consumed_credits,
+        cast(sum(usage_count) as bigint) as usage_count,
+        count(*) as active_user_count
+    from user_months
+    group by creditable_type, month_start
 )
 
 select * from final
