@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -189,10 +190,13 @@ def without_last_day(ledger: Path) -> tuple[Path, int, int]:
     return cut, int(first_of_last_day), int(total)
 
 
-def phase_seconds(work: Path) -> dict[str, float]:
+def phase_seconds(work: Path, phase: str) -> dict[str, float]:
     """Thread seconds per node type (model, test, unit_test, ...) of the last
-    dbt invocation, from run_results.json."""
-    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    dbt invocation, from run_results.json (kept as run_results_<phase>.json
+    in the work folder, for a per-node look)."""
+    kept = work / f"run_results_{phase}.json"
+    shutil.copyfile(work / "target" / "run_results.json", kept)
+    results = json.loads(kept.read_text())["results"]
     totals: dict[str, float] = {}
     for result in results:
         kind = result["unique_id"].split(".")[0]
@@ -225,11 +229,12 @@ def bench_builds(target_rows: int, work: Path, python: str) -> None:
     env = dbt_env(db_path, work)
     grow_export_to(before)
     full = measure(dbt_command("build", "--full-refresh", ledger=live), env)
-    full_phases = phase_seconds(work)
+    full_phases = phase_seconds(work, "full")
     grow_export_to(ledger)
     incremental = measure(dbt_command("build", ledger=live), env)
-    phases = phase_seconds(work)
+    phases = phase_seconds(work, "incremental")
     idle = measure(dbt_command("build", ledger=live), env)
+    phase_seconds(work, "nothing_new")
     db_path.unlink(missing_ok=True)
     appended = rows_after - rows_before
 
