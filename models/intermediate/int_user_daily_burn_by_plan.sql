@@ -28,13 +28,7 @@ final as (
         coalesce(plan_id, -1) as plan_id,
         occurred_date as activity_date,
         max(plan_tier) as plan_tier,
-        cast(sum(case when transaction_kind = 'usage' then -amount_milli else 0 end) as bigint)
-            as consumed_milli,
-        cast(sum(case when transaction_kind = 'penalty' then -amount_milli else 0 end) as bigint)
-            as penalty_milli,
-        cast(sum(case when transaction_kind = 'grant' then amount_milli else 0 end) as bigint)
-            as granted_milli,
-        count(*) filter (where transaction_kind = 'usage') as usage_count
+        {{ transaction_sums() }}
     from transactions
     group by user_id, coalesce(plan_id, -1), occurred_date
 )

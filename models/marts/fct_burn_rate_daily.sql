@@ -49,13 +49,7 @@ daily_activity as (
     select
         user_id,
         occurred_date as activity_date,
-        sum(case when transaction_kind = 'grant' then amount_milli else 0 end)
-            as granted_milli,
-        sum(case when transaction_kind = 'usage' then -amount_milli else 0 end)
-            as consumed_milli,
-        sum(case when transaction_kind = 'penalty' then -amount_milli else 0 end)
-            as penalty_milli,
-        count(*) filter (where transaction_kind = 'usage') as usage_count
+        {{ transaction_sums() }}
     from in_window
     group by user_id, occurred_date
 ),
@@ -232,13 +226,7 @@ recent_activity as (
     select
         user_id,
         occurred_date as activity_date,
-        sum(case when transaction_kind = 'grant' then amount_milli else 0 end)
-            as granted_milli,
-        sum(case when transaction_kind = 'usage' then -amount_milli else 0 end)
-            as consumed_milli,
-        sum(case when transaction_kind = 'penalty' then -amount_milli else 0 end)
-            as penalty_milli,
-        count(*) filter (where transaction_kind = 'usage') as usage_count
+        {{ transaction_sums() }}
     from recent_transactions
     group by user_id, occurred_date
 ),
