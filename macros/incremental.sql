@@ -85,18 +85,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# Predicate: the row belongs to a rebuilt user (always true on a full
-   refresh). #}
-{% macro is_rebuilt_user(column='user_id') -%}
-    {%- if is_incremental() -%}
-        {{ column }} in (
-            select user_id from {{ ref('int_affected_users') }} where is_rebuilt
-        )
-    {%- else -%}
-        true
-    {%- endif -%}
-{%- endmacro %}
-
 {# Pre-hook of fct_burn_rate_daily: the rows it recomputes. A rebuilt
    user's rows; every user's days from the earlier of the two as_of dates
    (the previous build's last day may have been partial; days after a new,

@@ -13,6 +13,8 @@
 -- the two as_of dates (the previous build's last day, which may have been
 -- partial), or for a resumed user the day of their first new row if earlier.
 -- The opening balance and the rolling windows continue from the kept days.
+-- One pipeline serves both: a rebuilt user (every user on a full refresh)
+-- has no restart day and no kept days.
 {{
     config(
         materialized='incremental',
@@ -24,122 +26,11 @@
 -- depends_on: {{ ref('int_affected_users') }}
 -- depends_on: {{ ref('int_ledger_as_of') }}
 
-with transactions as (
-    select * from {{ ref('fct_credit_transactions') }}
-    where {{ is_rebuilt_user() }}
-),
-
-lots as (
-    select * from {{ ref('int_credit_lots') }}
-    where {{ is_rebuilt_user() }}
-),
-
-as_of as (
+with as_of as (
     select {{ ledger_as_of() }} as as_of
 ),
 
-in_window as (
-    select transactions.*
-    from transactions
-    cross join as_of
-    where transactions.occurred_at <= as_of.as_of
-),
-
-daily_activity as (
-    select
-        user_id,
-        occurred_date as activity_date,
-        {{ transaction_sums() }}
-    from in_window
-    group by user_id, occurred_date
-),
-
--- a lot's left-over leaves the balance on the day it expires; a lot that
--- expired on arrival leaves on the day it arrived
-expiring_lots as (
-    select
-        user_id,
-        expired_milli,
-        cast(greatest(expires_at, granted_at) as date) as activity_date
-    from lots
-    where expired_milli > 0
-),
-
-daily_expiry as (
-    select
-        user_id,
-        activity_date,
-        sum(expired_milli) as expired_milli
-    from expiring_lots
-    group by user_id, activity_date
-),
-
-user_spans as (
-    select
-        user_id,
-        min(occurred_date) as first_activity_date
-    from in_window
-    group by user_id
-),
-
-calendar as (
-    select date_day
-    from {{ date_series(
-        '(select min(occurred_date) from in_window)',
-        '(select as_of from as_of)'
-    ) }}
-),
-
-spine as (
-    select
-        user_spans.user_id,
-        calendar.date_day as activity_date
-    from user_spans
-    inner join calendar
-        on user_spans.first_activity_date <= calendar.date_day
-),
-
-filled as (
-    select
-        spine.user_id,
-        spine.activity_date,
-        coalesce(daily_activity.granted_milli, 0) as granted_milli,
-        coalesce(daily_activity.consumed_milli, 0) as consumed_milli,
-        coalesce(daily_activity.penalty_milli, 0) as penalty_milli,
-        coalesce(daily_expiry.expired_milli, 0) as expired_milli,
-        coalesce(daily_activity.usage_count, 0) as usage_count
-    from spine
-    left join daily_activity
-        on
-            spine.user_id = daily_activity.user_id
-            and spine.activity_date = daily_activity.activity_date
-    left join daily_expiry
-        on
-            spine.user_id = daily_expiry.user_id
-            and spine.activity_date = daily_expiry.activity_date
-),
-
-rebuilt as (
-    select
-        user_id,
-        activity_date,
-        granted_milli,
-        consumed_milli,
-        penalty_milli,
-        expired_milli,
-        usage_count,
-        sum(granted_milli - consumed_milli - penalty_milli - expired_milli)
-            over (
-                partition by user_id order by activity_date
-                rows between unbounded preceding and current row
-            ) as closing_balance_milli,
-        {{ trailing_sum('consumed_milli', 7) }} as consumed_7d_milli,
-        {{ trailing_sum('consumed_milli', 30) }} as consumed_30d_milli
-    from filled
-),
-
 {% if is_incremental() %}
--- users not rebuilt: their days from the restart day on are recomputed
 window_start as (
     select cast(least(coalesce(previous_as_of, as_of), as_of) as date) as restart_date
     from {{ ref('int_ledger_as_of') }}
@@ -183,10 +74,17 @@ kept_days as (
     )
 ),
 
--- every user with days to recompute: kept days before the restart, a
--- resumed user, or rows since the restart (a user whose days all lie after
--- it); rebuilt users are done above
-user_restarts as (
+-- every user with days to recompute and the first such day (null: from
+-- their first activity): rebuilt users; users with kept days before the
+-- restart; resumed users; users with rows since the restart (whose days
+-- all lie after it)
+recomputed_users as (
+    select
+        rebuilt_users.user_id,
+        cast(null as date) as restart_date,
+        false as has_kept_days
+    from rebuilt_users
+    union all
     select
         candidates.user_id,
         coalesce(restarts.restart_date, window_start.restart_date) as restart_date,
@@ -209,128 +107,190 @@ user_restarts as (
         on candidates.user_id = restarts.user_id
 ),
 
-recent_transactions as (
-    select recent.*
+transactions as (
+    select
+        recent.*,
+        recomputed_users.restart_date
     from {{ ref('fct_credit_transactions') }} as recent
-    inner join user_restarts
-        on recent.user_id = user_restarts.user_id
-    cross join as_of
+    inner join recomputed_users
+        on
+            recent.user_id = recomputed_users.user_id
+            and (
+                recomputed_users.restart_date is null
+                or recent.occurred_date >= recomputed_users.restart_date
+            )
+    -- (a cheap filter first: most rows are before every restart day)
     where
         recent.occurred_date
         >= (select earliest_restart.restart_date from earliest_restart)
-        and recent.occurred_date >= user_restarts.restart_date
-        and recent.occurred_at <= as_of.as_of
+        or recent.user_id in (select rebuilt_users.user_id from rebuilt_users)
 ),
 
-recent_activity as (
+lots as (
+    select
+        expiring.*,
+        recomputed_users.restart_date
+    from {{ ref('int_credit_lots') }} as expiring
+    inner join recomputed_users
+        on expiring.user_id = recomputed_users.user_id
+    where expiring.expired_milli > 0
+),
+
+kept_users as (
+    select
+        recomputed_users.user_id,
+        recomputed_users.restart_date
+    from recomputed_users
+    where recomputed_users.has_kept_days
+),
+{% else %}
+kept_days as (
+    select
+        cast(null as bigint) as user_id,
+        cast(null as date) as activity_date,
+        cast(null as bigint) as consumed_milli,
+        cast(null as bigint) as closing_balance_milli
+    where false
+),
+
+transactions as (
+    select
+        *,
+        cast(null as date) as restart_date
+    from {{ ref('fct_credit_transactions') }}
+),
+
+lots as (
+    select
+        *,
+        cast(null as date) as restart_date
+    from {{ ref('int_credit_lots') }}
+),
+
+kept_users as (
+    select
+        cast(null as bigint) as user_id,
+        cast(null as date) as restart_date
+    where false
+),
+{% endif %}
+
+in_window as (
+    select transactions.*
+    from transactions
+    cross join as_of
+    where transactions.occurred_at <= as_of.as_of
+),
+
+daily_activity as (
     select
         user_id,
         occurred_date as activity_date,
         {{ transaction_sums() }}
-    from recent_transactions
+    from in_window
     group by user_id, occurred_date
 ),
 
-recent_expiry as (
+-- a lot's left-over leaves the balance on the day it expires; a lot that
+-- expired on arrival leaves on the day it arrived
+expiring_lots as (
     select
-        expiring.user_id,
-        cast(greatest(expiring.expires_at, expiring.granted_at) as date) as activity_date,
-        sum(expiring.expired_milli) as expired_milli
-    from {{ ref('int_credit_lots') }} as expiring
-    inner join user_restarts
-        on expiring.user_id = user_restarts.user_id
-    where
-        expiring.expired_milli > 0
-        and cast(greatest(expiring.expires_at, expiring.granted_at) as date)
-        >= user_restarts.restart_date
-    group by
-        expiring.user_id,
-        cast(greatest(expiring.expires_at, expiring.granted_at) as date)
+        user_id,
+        expired_milli,
+        restart_date,
+        cast(greatest(expires_at, granted_at) as date) as activity_date
+    from lots
+    where expired_milli > 0
 ),
 
--- each user's recomputed days: from the restart day (or their first
--- activity, for a user without kept days) to as_of
-first_recent_days as (
+daily_expiry as (
+    select
+        user_id,
+        activity_date,
+        sum(expired_milli) as expired_milli
+    from expiring_lots
+    where restart_date is null or activity_date >= restart_date
+    group by user_id, activity_date
+),
+
+first_days as (
     select
         user_id,
         min(activity_date) as first_date
-    from recent_activity
+    from daily_activity
     group by user_id
 ),
 
-recent_spans as (
+-- each user's recomputed days: from the restart day when the user has kept
+-- days before it, else from their first activity, to as_of
+spans as (
     select
-        user_restarts.user_id,
-        case
-            when user_restarts.has_kept_days then user_restarts.restart_date
-            else first_recent_days.first_date
-        end as first_date
-    from user_restarts
-    left join first_recent_days
-        on user_restarts.user_id = first_recent_days.user_id
+        coalesce(kept_users.user_id, first_days.user_id) as user_id,
+        coalesce(kept_users.restart_date, first_days.first_date) as first_date
+    from first_days
+    full outer join kept_users
+        on first_days.user_id = kept_users.user_id
 ),
 
-recent_calendar as (
+calendar as (
     select date_day
     from {{ date_series(
-        '(select restart_date from earliest_restart)',
+        '(select min(spans.first_date) from spans)',
         '(select as_of from as_of)'
     ) }}
 ),
 
-recent_filled as (
+filled as (
     select
-        recent_spans.user_id,
-        recent_calendar.date_day as activity_date,
-        coalesce(recent_activity.granted_milli, 0) as granted_milli,
-        coalesce(recent_activity.consumed_milli, 0) as consumed_milli,
-        coalesce(recent_activity.penalty_milli, 0) as penalty_milli,
-        coalesce(recent_expiry.expired_milli, 0) as expired_milli,
-        coalesce(recent_activity.usage_count, 0) as usage_count
-    from recent_spans
-    inner join recent_calendar
-        on recent_spans.first_date <= recent_calendar.date_day
-    left join recent_activity
+        spans.user_id,
+        calendar.date_day as activity_date,
+        coalesce(daily_activity.granted_milli, 0) as granted_milli,
+        coalesce(daily_activity.consumed_milli, 0) as consumed_milli,
+        coalesce(daily_activity.penalty_milli, 0) as penalty_milli,
+        coalesce(daily_expiry.expired_milli, 0) as expired_milli,
+        coalesce(daily_activity.usage_count, 0) as usage_count
+    from spans
+    inner join calendar
+        on spans.first_date <= calendar.date_day
+    left join daily_activity
         on
-            recent_spans.user_id = recent_activity.user_id
-            and recent_calendar.date_day = recent_activity.activity_date
-    left join recent_expiry
+            spans.user_id = daily_activity.user_id
+            and calendar.date_day = daily_activity.activity_date
+    left join daily_expiry
         on
-            recent_spans.user_id = recent_expiry.user_id
-            and recent_calendar.date_day = recent_expiry.activity_date
+            spans.user_id = daily_expiry.user_id
+            and calendar.date_day = daily_expiry.activity_date
 ),
 
--- the kept day before each user's restart: the opening balance
+-- the last kept day of each user: the opening balance of the recomputed ones
 carried_balances as (
     select
-        kept_days.user_id,
-        kept_days.closing_balance_milli
+        user_id,
+        closing_balance_milli
     from kept_days
-    inner join user_restarts
-        on
-            kept_days.user_id = user_restarts.user_id
-            and kept_days.activity_date
-            = {{ dbt.dateadd('day', -1, 'user_restarts.restart_date') }}
+    qualify row_number() over (
+        partition by user_id order by activity_date desc
+    ) = 1
 ),
 
-recent_balances as (
+balances as (
     select
-        recent_filled.*,
+        filled.*,
         coalesce(carried_balances.closing_balance_milli, 0)
         + sum(
-            recent_filled.granted_milli - recent_filled.consumed_milli
-            - recent_filled.penalty_milli - recent_filled.expired_milli
+            filled.granted_milli - filled.consumed_milli
+            - filled.penalty_milli - filled.expired_milli
         ) over (
-            partition by recent_filled.user_id order by recent_filled.activity_date
+            partition by filled.user_id order by filled.activity_date
             rows between unbounded preceding and current row
         ) as closing_balance_milli
-    from recent_filled
+    from filled
     left join carried_balances
-        on recent_filled.user_id = carried_balances.user_id
+        on filled.user_id = carried_balances.user_id
 ),
 
 -- the rolling windows run over the kept days' usage, then the recomputed days
-recent_windows as (
+windows as (
     select
         history.*,
         {{ trailing_sum('consumed_milli', 7) }} as consumed_7d_milli,
@@ -358,36 +318,14 @@ recent_windows as (
             usage_count,
             closing_balance_milli,
             true as is_recomputed
-        from recent_balances
+        from balances
     ) as history
 ),
 
-recomputed as (
-    select
-        user_id,
-        activity_date,
-        granted_milli,
-        consumed_milli,
-        penalty_milli,
-        expired_milli,
-        usage_count,
-        closing_balance_milli,
-        consumed_7d_milli,
-        consumed_30d_milli
-    from recent_windows
+daily as (
+    select * from windows
     where is_recomputed
 ),
-
-daily as (
-    select * from rebuilt
-    union all
-    select * from recomputed
-),
-{% else %}
-daily as (
-    select * from rebuilt
-),
-{% endif %}
 
 final as (
     select
