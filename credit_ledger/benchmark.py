@@ -14,9 +14,12 @@ staging and intermediate inputs once, then measures in separate processes:
 
 Then, on the --build-size ledger, it times whole builds: a full
 `dbt build --full-refresh` (models and tests) of the ledger without its last
-day, then an incremental `dbt build` after that day is appended to the export
-(about 0.3% of the rows), then a `dbt build` with nothing new, each with its
-peak RSS and the thread seconds of models and tests.
+day, then, after that day is appended to the export (about 0.3% of the
+rows), an incremental build from the same database three ways (`dbt build`;
+the scheduled command, which skips unit tests; models only), then a
+`dbt build` with nothing new and a one-view `dbt run` (the fixed cost of any
+dbt invocation), each with its peak RSS and, for builds, the thread seconds
+of models and tests.
 
 It prints wall times, events per second and peak memory (max RSS) and exits;
 it asserts nothing.
@@ -207,8 +210,12 @@ def phase_seconds(work: Path, phase: str) -> dict[str, float]:
 def bench_builds(target_rows: int, work: Path, python: str) -> None:
     """Full build of the ledger without its last day, then, as on a schedule,
     the same export grown by that day (the file is swapped in place, so dbt
-    sees the same vars and reuses its parse) and an incremental `dbt build`,
-    then one more `dbt build` with nothing new (the fixed cost of a run)."""
+    sees the same vars and reuses its parse) and an incremental build. The
+    incremental build is timed three ways from the same starting database
+    (a copy taken after the full build): the plain `dbt build`, the
+    scheduled command (unit tests skipped), and the models alone (no tests
+    at all, the floor of any build). Then a `dbt build` with nothing new,
+    and a `dbt run` of one view (what any dbt invocation costs here)."""
     users = max(10, round(target_rows / ROWS_PER_USER))
     ledger = ensure_ledger(users, work, python)
     before, rows_before, rows_after = without_last_day(ledger)
@@ -225,31 +232,55 @@ def bench_builds(target_rows: int, work: Path, python: str) -> None:
         export.symlink_to((source / "credit_histories.parquet").resolve())
 
     db_path = work / f"build_{users}u.duckdb"
+    snapshot = work / f"build_{users}u_after_full.duckdb"
     db_path.unlink(missing_ok=True)
     env = dbt_env(db_path, work)
+
+    def restore_snapshot() -> None:
+        shutil.copyfile(snapshot, db_path)
+        os.sync()  # so that writing the copy back does not slow the timed build
+
     grow_export_to(before)
     full = measure(dbt_command("build", "--full-refresh", ledger=live), env)
     full_phases = phase_seconds(work, "full")
+    shutil.copyfile(db_path, snapshot)
+    os.sync()
     grow_export_to(ledger)
     incremental = measure(dbt_command("build", ledger=live), env)
     phases = phase_seconds(work, "incremental")
+    restore_snapshot()
+    scheduled = measure(
+        dbt_command("build", "--exclude-resource-type", "unit_test", ledger=live), env)
+    scheduled_phases = phase_seconds(work, "scheduled")
+    restore_snapshot()
+    models_only = measure(
+        dbt_command("build", "--exclude-resource-type", "test", "unit_test", ledger=live), env)
+    phase_seconds(work, "models_only")
     idle = measure(dbt_command("build", ledger=live), env)
     phase_seconds(work, "nothing_new")
+    one_view = measure(dbt_command("run", "--select", "stg_ledger__plans", ledger=live), env)
     db_path.unlink(missing_ok=True)
+    snapshot.unlink(missing_ok=True)
     appended = rows_after - rows_before
 
     def split(p: dict[str, float]) -> str:
         return (f"thread s: models {p.get('model', 0):.1f}, tests {p.get('test', 0):.1f}, "
                 f"unit tests {p.get('unit_test', 0):.1f}")
 
+    def share(m: Measured) -> str:
+        return (f"{m.wall_s:.1f} s = {m.wall_s / full.wall_s:.1%} of full, "
+                f"peak {m.peak_rss_mib:,.0f} MiB")
+
     print(f"  full build (models + tests) of {rows_before:,} rows: {full.wall_s:.1f} s, "
           f"peak {full.peak_rss_mib:,.0f} MiB ({split(full_phases)})")
-    print(f"  incremental build after appending {appended:,} rows "
-          f"({appended / rows_after:.2%}): {incremental.wall_s:.1f} s = "
-          f"{incremental.wall_s / full.wall_s:.1%} of full, peak "
-          f"{incremental.peak_rss_mib:,.0f} MiB ({split(phases)})")
-    print(f"  build with nothing new: {idle.wall_s:.1f} s = {idle.wall_s / full.wall_s:.1%} "
-          f"of full, peak {idle.peak_rss_mib:,.0f} MiB")
+    print(f"  after appending {appended:,} rows ({appended / rows_after:.2%}), "
+          "from the same database:")
+    print(f"    incremental dbt build: {share(incremental)} ({split(phases)})")
+    print(f"    incremental dbt build --exclude-resource-type unit_test: "
+          f"{share(scheduled)} ({split(scheduled_phases)})")
+    print(f"    models only (no tests): {share(models_only)}")
+    print(f"  dbt build with nothing new: {share(idle)}")
+    print(f"  dbt run of one view (a dbt invocation's fixed cost): {share(one_view)}")
 
 
 def main(argv: list[str] | None = None) -> None:
