@@ -15,9 +15,10 @@
 --            theirs that this run loaded is a new id that comes after their
 --            last processed row, as_of is the default and did not move back.
 -- Late rows, re-exported ids, new users, an explicit as_of var or an as_of
--- that moved back make a user rebuilt. On a full refresh, or the first
--- build, every user is listed as rebuilt (tests read this model to know what
--- the run rewrote).
+-- that moved back make a user rebuilt. On a full refresh, the first build,
+-- or after a run that did not pass (it failed, stopped partway or built only
+-- some models: its state cannot be resumed from), every user is listed as
+-- rebuilt (tests read this model to know what the run rewrote).
 
 with base as (
     select * from {{ ref('base_ledger__credit_histories') }}
@@ -40,11 +41,15 @@ users as (
 {%- else %}
 {%- set as_of_expression = 'max(' ~ parse_utc_timestamp("'" ~ var('as_of') ~ "'") ~ ')' %}
 {%- endif %}
+{#- the previous run's state is resumed from only if that run built every
+    state model and passed (macros/build_runs.sql) -#}
 {%- set has_previous = not flags.FULL_REFRESH
     and previous_lots is not none
     and previous_as_of is not none
-    and previous_balances is not none %}
+    and previous_balances is not none
+    and previous_build_run_passed() %}
 
+{% if has_previous %}
 reloaded_rows as (
     select *
     from base
@@ -53,7 +58,6 @@ reloaded_rows as (
         and user_id is not null
 ),
 
-{% if has_previous %}
 as_of_now as (
     select {{ as_of_expression }} as as_of
     from base
@@ -220,9 +224,11 @@ final as (
     from classified
 )
 {% else %}
--- full refresh or first build: everyone, from scratch
+-- full refresh, first build, or after a run that did not pass: everyone,
+-- from scratch
 everyone as (
-    select reloaded_rows.user_id from reloaded_rows
+    select base.user_id from base
+    where base.user_id is not null
     union
     select users.user_id from users
 ),

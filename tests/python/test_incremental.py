@@ -150,6 +150,56 @@ def assert_same_tables(inc_db: Path, full_db: Path) -> None:
                 assert extra == 0, f"{schema}.{table}: {extra} rows in {a} not in {b}"
 
 
+def test_build_after_a_partial_and_a_failed_run_equals_full_refresh(tmp_path: Path) -> None:
+    """A run that builds only some models, then a build that fails partway
+    (a subscription of an unknown user fails a relationships test, so the
+    models that read subscriptions are skipped): both leave state the next
+    build cannot resume from, and both are recorded as not passed. The next
+    build rebuilds every user and equals a full refresh. (Without the record
+    it would take the rows those runs loaded into base as already processed
+    and never recompute their users.)"""
+    generated = tmp_path / "generated"
+    generate(generated, users=12, months=3, seed=8)
+    header, rows = read_rows(generated / "credit_histories.csv")
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    for table in ("credit_events", "users", "plans", "subscriptions"):
+        (ledger / f"{table}.csv").write_text((generated / f"{table}.csv").read_text())
+    inc_db, full_db = tmp_path / "incremental.duckdb", tmp_path / "rebuilt.duckdb"
+    dbt_vars = {"ledger_path": str(ledger)}
+    n = len(rows)
+    subscriptions = (generated / "subscriptions.csv").read_text()
+    orphan = "999,999,1,active,2025-01-01 00:00:00,,,2025-01-01 00:00:00\n"
+    steps = [
+        (rows[: n // 2], ["build"]),
+        (rows[: n * 2 // 3], ["run", "--select", "base_ledger__credit_histories"]),
+        (rows[: n * 5 // 6], ["build"]),
+        (rows, ["build"]),
+    ]
+    for step, (loaded, command) in enumerate(steps):
+        write_rows(ledger / "credit_histories.csv", header, loaded)
+        (ledger / "subscriptions.csv").write_text(subscriptions + (orphan if step == 2 else ""))
+        result = run_dbt(command, db_path=inc_db, work_dir=tmp_path / f"step{step}",
+                         dbt_vars=dbt_vars)
+        assert result.ok == (step != 2), f"step {step}:\n{result.output[-6000:]}"
+        with duckdb.connect(str(inc_db), read_only=True) as con:
+            recorded = con.execute(
+                "select command, passed from main.credit_ledger_build_runs "
+                "order by run_started_at").fetchall()
+        assert recorded[-1] == (command[0], step in (0, 3)), recorded
+        if step == 2:
+            assert result.status_of("model.credit_ledger.int_credit_allocations") == "success"
+            assert result.status_of("model.credit_ledger.fct_credit_transactions") == "skipped"
+    with duckdb.connect(str(inc_db), read_only=True) as con:
+        assert con.execute(
+            "select count(*) = count(*) filter (where is_rebuilt), count(*) "
+            "from intermediate.int_affected_users").fetchone() == (True, 12)
+    result = run_dbt(["build", "--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
+                     dbt_vars=dbt_vars)
+    assert result.ok, result.output[-6000:]
+    assert_same_tables(inc_db, full_db)
+
+
 def test_user_who_joins_users_late_is_recomputed(tmp_path: Path) -> None:
     """A user known only from the ledger (unknown_user) who then appears in
     `users`, with a subscription, is rebuilt: plan, snapshot, status."""

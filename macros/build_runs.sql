@@ -1,0 +1,117 @@
+{#
+    Build runs (DECISIONLOG.md, "Incremental builds"). An incremental run
+    resumes users from state that several models hold (the state models:
+    every incremental model, and int_ledger_as_of). That state is
+    consistent only when the run that wrote it built every one of them and
+    passed. A run that failed, stopped partway or built only some of them
+    leaves state the next run cannot resume from.
+
+    So every `dbt run` or `dbt build` that writes a state model is recorded
+    in the table `credit_ledger_build_runs` (in the target's own schema):
+    on-run-start adds it as not passed, on-run-end marks it passed when every
+    state model was built and no node failed, errored or was skipped. A run
+    killed before its end stays not passed. int_affected_users rebuilds
+    every user (as a full refresh would, without re-reading the export) when
+    the latest earlier recorded run did not pass.
+#}
+
+{% macro build_runs_relation() -%}
+    {{ return(api.Relation.create(
+        database=target.database, schema=target.schema,
+        identifier='credit_ledger_build_runs')) }}
+{%- endmacro %}
+
+{# The unique ids of the state models. #}
+{% macro state_model_ids() -%}
+    {%- set ids = [] -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.package_name == project_name
+            and (node.config.materialized == 'incremental'
+                 or node.name == 'int_ledger_as_of') -%}
+            {%- do ids.append(node.unique_id) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(ids) }}
+{%- endmacro %}
+
+{# True when this invocation is a run or build that selects a state model. #}
+{% macro writes_state_models() -%}
+    {%- if not execute or flags.WHICH not in ('run', 'build') -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- for unique_id in state_model_ids() -%}
+        {%- if unique_id in selected_resources -%}
+            {{ return(true) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{# on-run-start: record this run as not passed (yet). #}
+{% macro start_build_run() -%}
+    {%- if writes_state_models() -%}
+        {%- set runs = build_runs_relation() %}
+        create schema if not exists {{ adapter.quote(runs.schema) }};
+        create table if not exists {{ runs }} (
+            invocation_id varchar,
+            run_started_at timestamp,
+            command varchar,
+            is_full_refresh boolean,
+            passed boolean,
+            finished_at timestamp
+        );
+        insert into {{ runs }} values (
+            '{{ invocation_id }}',
+            {{ this_run_loaded_at() }},
+            '{{ flags.WHICH }}',
+            {{ flags.FULL_REFRESH | string | lower }},
+            false,
+            null
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{# on-run-end: mark this run passed when every state model was built and no
+   node failed, errored or was skipped. #}
+{% macro finish_build_run(results) -%}
+    {%- if writes_state_models() -%}
+        {%- set statuses = {} -%}
+        {%- for result in results -%}
+            {%- do statuses.update({result.node.unique_id: result.status | string}) -%}
+        {%- endfor -%}
+        {%- set passed = namespace(value=true) -%}
+        {%- for unique_id in state_model_ids() -%}
+            {%- if statuses.get(unique_id) != 'success' -%}
+                {%- set passed.value = false -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- for status in statuses.values() -%}
+            {%- if status in ('error', 'fail', 'skipped', 'runtime error') -%}
+                {%- set passed.value = false -%}
+            {%- endif -%}
+        {%- endfor %}
+        update {{ build_runs_relation() }}
+        set
+            passed = {{ passed.value | string | lower }},
+            finished_at = {{ dbt.current_timestamp() }}
+        where invocation_id = '{{ invocation_id }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{# Whether the latest recorded run before this one passed (false when there
+   is none: state written before runs were recorded is not trusted). Read
+   when a model is executed. #}
+{% macro previous_build_run_passed() -%}
+    {%- if not execute -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set runs = build_runs_relation() -%}
+    {%- if adapter.get_relation(
+        database=runs.database, schema=runs.schema, identifier=runs.identifier) is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set latest = run_query(
+        'select passed from ' ~ runs ~ " where invocation_id != '" ~ invocation_id
+        ~ "' order by run_started_at desc limit 1") -%}
+    {{ return(latest.rows | length > 0 and latest.rows[0][0] == true) }}
+{%- endmacro %}
