@@ -9,10 +9,14 @@
     So every `dbt run` or `dbt build` that writes a state model is recorded
     in the table `credit_ledger_build_runs` (in the target's own schema):
     on-run-start adds it as not passed, on-run-end marks it passed when every
-    state model was built and no node failed, errored or was skipped. A run
-    killed before its end stays not passed. int_affected_users rebuilds
-    every user (as a full refresh would, without re-reading the export) when
-    the latest earlier recorded run did not pass.
+    model of the project was built and no node failed, errored or was
+    skipped (and it was not an `--empty` run). A run killed before its end
+    stays not passed; so does `dbt retry` (it is not recorded). If recording
+    the start fails, no node runs (flag skip_nodes_if_on_run_start_fails).
+    int_affected_users rebuilds every user (as a full refresh would, without
+    re-reading the export) when the latest earlier recorded run did not
+    pass, and the data tests of base and staging then check every row
+    loaded since the last run that passed (macros/test_scope.sql).
 #}
 
 {% macro build_runs_relation() -%}
@@ -53,6 +57,7 @@
         {%- set runs = build_runs_relation() %}
         create schema if not exists {{ adapter.quote(runs.schema) }};
         create table if not exists {{ runs }} (
+            run_number bigint,
             invocation_id varchar,
             run_started_at timestamp,
             command varchar,
@@ -60,28 +65,37 @@
             passed boolean,
             finished_at timestamp
         );
-        insert into {{ runs }} values (
+        insert into {{ runs }} (
+            run_number, invocation_id, run_started_at, command, is_full_refresh,
+            passed, finished_at
+        )
+        select
+            coalesce(max(run_number), 0) + 1,
             '{{ invocation_id }}',
             {{ this_run_loaded_at() }},
             '{{ flags.WHICH }}',
             {{ flags.FULL_REFRESH | string | lower }},
             false,
             null
-        )
+        from {{ runs }};
+        {{ build_runs_commit() }}
     {%- endif -%}
 {%- endmacro %}
 
-{# on-run-end: mark this run passed when every state model was built and no
-   node failed, errored or was skipped. #}
+{# on-run-end: mark this run passed when every model of the project was
+   built (the state models and the tables they read in the same run) and no
+   node failed, errored or was skipped; an --empty run never passes. #}
 {% macro finish_build_run(results) -%}
     {%- if writes_state_models() -%}
         {%- set statuses = {} -%}
         {%- for result in results -%}
             {%- do statuses.update({result.node.unique_id: result.status | string}) -%}
         {%- endfor -%}
-        {%- set passed = namespace(value=true) -%}
-        {%- for unique_id in state_model_ids() -%}
-            {%- if statuses.get(unique_id) != 'success' -%}
+        {%- set passed = namespace(value=not flags.EMPTY) -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- if node.resource_type == 'model' and node.package_name == project_name
+                and node.config.enabled
+                and statuses.get(node.unique_id) != 'success' -%}
                 {%- set passed.value = false -%}
             {%- endif -%}
         {%- endfor -%}
@@ -94,8 +108,22 @@
         set
             passed = {{ passed.value | string | lower }},
             finished_at = {{ dbt.current_timestamp() }}
-        where invocation_id = '{{ invocation_id }}'
+        where invocation_id = '{{ invocation_id }}';
+        {{ build_runs_commit() }}
     {%- endif -%}
+{%- endmacro %}
+
+{# Hooks run outside dbt's transactions; DuckDB commits each statement, other
+   adapters may need an explicit commit. #}
+{% macro build_runs_commit() -%}
+    {{ return(adapter.dispatch('build_runs_commit')()) }}
+{%- endmacro %}
+
+{% macro default__build_runs_commit() -%}
+    commit
+{%- endmacro %}
+
+{% macro duckdb__build_runs_commit() -%}
 {%- endmacro %}
 
 {# Whether the latest recorded run before this one passed (false when there
@@ -112,6 +140,6 @@
     {%- endif -%}
     {%- set latest = run_query(
         'select passed from ' ~ runs ~ " where invocation_id != '" ~ invocation_id
-        ~ "' order by run_started_at desc limit 1") -%}
+        ~ "' order by run_number desc limit 1") -%}
     {{ return(latest.rows | length > 0 and latest.rows[0][0] == true) }}
 {%- endmacro %}

@@ -16,10 +16,12 @@
 {# The scoped models and the rows of theirs a run can rewrite:
    users             rows of the users the run recomputed (int_affected_users);
    base_rows         base_ledger__credit_histories and the two views over it:
-   clean_rows        the same, plus the rows (re)loaded by the latest run
-   quarantined_rows  (latest loaded_at): their tests can run before
-                     int_affected_users is rebuilt (it is downstream of base),
-                     and a quarantined row may have no user;
+   clean_rows        the same, plus the rows (re)loaded since the last run
+   quarantined_rows  that passed (macros/build_runs.sql), that run's included:
+                     their tests can run before int_affected_users is rebuilt
+                     (it is downstream of base), a run that did not pass may
+                     have loaded rows no later model saw, and a quarantined
+                     row may have no user;
    user_days         fct_burn_rate_daily: the same as users, plus the days
                      carried forward for every other user (from the earlier
                      of the previous and the new as_of, int_ledger_as_of).
@@ -120,8 +122,21 @@
         {%- if base is none -%}
             {{ return(none) }}
         {%- endif -%}
+        {#- the rows loaded since the last run that passed (that run's
+            included); every row when no run is recorded -#}
+        {%- set runs = build_runs_relation() -%}
+        {%- if adapter.get_relation(database=runs.database, schema=runs.schema,
+            identifier=runs.identifier) is none -%}
+            {{ return(none) }}
+        {%- endif -%}
         {%- set latest_load -%}
-            loaded_at = (select max(loaded_at) from {{ base }})
+            loaded_at >= coalesce(
+                (
+                    select max(run_started_at) from {{ runs }}
+                    where passed and invocation_id != '{{ invocation_id }}'
+                ),
+                (select min(loaded_at) from {{ base }})
+            )
         {%- endset -%}
         {%- if kind == 'base_rows' -%}
             {{ return(users ~ ' or ' ~ latest_load) }}
