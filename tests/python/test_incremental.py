@@ -75,6 +75,21 @@ def plan_batches(header: list[str], rows: list[list[str]]) -> list[list[list[str
     ]
 
 
+def generated_ledger(tmp_path: Path, users: int, months: int,
+                     seed: int) -> tuple[Path, list[str], list[list[str]]]:
+    """A generated ledger: the folder dbt reads, holding every table but
+    credit_histories (the test writes it, step by step), and that table's
+    header and rows."""
+    generated = tmp_path / "generated"
+    generate(generated, users=users, months=months, seed=seed)
+    header, rows = read_rows(generated / "credit_histories.csv")
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    for table in ("credit_events", "users", "plans", "subscriptions"):
+        (ledger / f"{table}.csv").write_text((generated / f"{table}.csv").read_text())
+    return ledger, header, rows
+
+
 def relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:
     return con.execute(
         "select table_schema, table_name from information_schema.tables "
@@ -83,15 +98,8 @@ def relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, s
 
 
 def test_stepwise_incremental_equals_full_refresh(tmp_path: Path) -> None:
-    generated = tmp_path / "generated"
-    generate(generated, users=40, months=5, seed=5)
-    header, rows = read_rows(generated / "credit_histories.csv")
+    ledger, header, rows = generated_ledger(tmp_path, users=40, months=5, seed=5)
     batches = plan_batches(header, rows)
-
-    ledger = tmp_path / "ledger"
-    ledger.mkdir()
-    for table in ("credit_events", "users", "plans", "subscriptions"):
-        (ledger / f"{table}.csv").write_text((generated / f"{table}.csv").read_text())
 
     inc_db, full_db = tmp_path / "incremental.duckdb", tmp_path / "rebuilt.duckdb"
     dbt_vars = {"ledger_path": str(ledger)}
@@ -158,17 +166,11 @@ def test_build_after_a_partial_and_a_failed_run_equals_full_refresh(tmp_path: Pa
     build rebuilds every user and equals a full refresh. (Without the record
     it would take the rows those runs loaded into base as already processed
     and never recompute their users.)"""
-    generated = tmp_path / "generated"
-    generate(generated, users=12, months=3, seed=8)
-    header, rows = read_rows(generated / "credit_histories.csv")
-    ledger = tmp_path / "ledger"
-    ledger.mkdir()
-    for table in ("credit_events", "users", "plans", "subscriptions"):
-        (ledger / f"{table}.csv").write_text((generated / f"{table}.csv").read_text())
+    ledger, header, rows = generated_ledger(tmp_path, users=12, months=3, seed=8)
     inc_db, full_db = tmp_path / "incremental.duckdb", tmp_path / "rebuilt.duckdb"
     dbt_vars = {"ledger_path": str(ledger)}
     n = len(rows)
-    subscriptions = (generated / "subscriptions.csv").read_text()
+    subscriptions = (ledger / "subscriptions.csv").read_text()
     orphan = "999,999,1,active,2025-01-01 00:00:00,,,2025-01-01 00:00:00\n"
     steps = [
         (rows[: n // 2], ["build"]),
