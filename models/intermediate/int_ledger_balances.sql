@@ -25,7 +25,7 @@ with entries as (
     {{ join_rows_to_compute('entry_rows') }}
 ),
 
-{% if is_incremental() %}
+-- (a full refresh lists every user as rebuilt, with zero prev_* figures)
 carried as (
     select
         user_id,
@@ -36,18 +36,6 @@ carried as (
         prev_sub_milli_row_count > 0 as prev_has_sub_milli
     from {{ ref('int_affected_users') }}
 ),
-{% else %}
-carried as (
-    select
-        cast(null as bigint) as user_id,
-        cast(0 as bigint) as prev_row_count,
-        cast(0 as bigint) as prev_balance_milli,
-        cast(null as bigint) as prev_previous_amount_milli,
-        cast(null as bigint) as prev_amount_milli,
-        false as prev_has_sub_milli
-    where false
-),
-{% endif %}
 
 ordered as (
     select

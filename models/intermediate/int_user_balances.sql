@@ -29,7 +29,7 @@ entries as (
     {{ join_rows_to_compute('entry_rows') }}
 ),
 
-{% if is_incremental() %}
+-- (a full refresh lists every user as rebuilt, with zero prev_* figures)
 carried as (
     select
         user_id,
@@ -45,22 +45,6 @@ carried as (
     from {{ ref('int_affected_users') }}
     where not is_rebuilt
 ),
-{% else %}
-carried as (
-    select
-        cast(null as bigint) as user_id,
-        cast(0 as bigint) as prev_row_count,
-        cast(0 as bigint) as prev_balance_milli,
-        cast(null as bigint) as prev_previous_amount_milli,
-        cast(null as bigint) as prev_amount_milli,
-        cast(0 as bigint) as prev_sub_milli_row_count,
-        cast(0 as bigint) as prev_concurrent_write_count,
-        cast(0 as bigint) as prev_gap_count,
-        cast(null as timestamp) as resume_after_at,
-        cast(null as bigint) as resume_after_id
-    where false
-),
-{% endif %}
 
 all_users as (
     select user_id from users
