@@ -23,3 +23,13 @@
         ) }}
     {%- endif -%}
 {%- endmacro %}
+
+{# A SQL expression that stops the query (and the run) with `message`, a SQL
+   string expression, when it is evaluated: use it in a `case when`. #}
+{% macro stop_run(message) -%}
+    {{ return(adapter.dispatch('stop_run', 'credit_ledger')(message)) }}
+{%- endmacro %}
+
+{% macro default__stop_run(message) -%}
+    error({{ message }})
+{%- endmacro %}

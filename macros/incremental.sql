@@ -61,6 +61,68 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# The columns of the credit_histories source, in order. #}
+{% macro ledger_source_columns() -%}
+    {{ return(['id', 'user_id', 'credit_event_id', 'creditable_type',
+        'creditable_id', 'amount', 'previous_amount', 'description',
+        'meta_data', 'created_at', 'updated_at']) }}
+{%- endmacro %}
+
+{# A hash of a credit_histories row's whole content, as exported (NULL and
+   empty text differ). Two versions of a row differ in it when any column,
+   updated_at included, does. #}
+{% macro ledger_row_hash() -%}
+    {{ return(adapter.dispatch('ledger_row_hash', 'credit_ledger')()) }}
+{%- endmacro %}
+
+{% macro default__ledger_row_hash() -%}
+    md5(concat_ws('|'
+        {%- for column_name in ledger_source_columns() -%}
+            , coalesce(cast({{ column_name }} as varchar) || '.', '')
+        {%- endfor -%}
+    ))
+{%- endmacro %}
+
+{# DuckDB's 64-bit hash of the columns: about 3x cheaper than md5 at 10^7
+   rows. It is stable for a DuckDB version; a new version that hashed
+   differently would make every row look new, and the run stop as "another
+   ledger" (base_ledger__credit_history_changes) until a --full-refresh. #}
+{% macro duckdb__ledger_row_hash() -%}
+    hash({{ ledger_source_columns() | join(', ') }})
+{%- endmacro %}
+
+{# The key a row is compared and replaced by: its parsed id, else (no
+   parseable id) its content hash. #}
+{% macro ledger_row_key(id_expression, hash_expression) -%}
+    {{ return(adapter.dispatch('ledger_row_key', 'credit_ledger')(
+        id_expression, hash_expression)) }}
+{%- endmacro %}
+
+{% macro default__ledger_row_key(id_expression, hash_expression) -%}
+    coalesce('id:' || cast({{ id_expression }} as varchar), {{ hash_expression }})
+{%- endmacro %}
+
+{% macro duckdb__ledger_row_key(id_expression, hash_expression) -%}
+    case
+        when {{ id_expression }} is not null then hash({{ id_expression }}, 'id')
+        else {{ hash_expression }}
+    end
+{%- endmacro %}
+
+{# Pre-hook of base_ledger__credit_histories: the loaded rows of every key
+   the export changed (base_ledger__credit_history_changes) go before the
+   export's rows of those keys are parsed in. #}
+{% macro delete_changed_rows() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where source_row_key in (
+            select source_row_key
+            from {{ ref('base_ledger__credit_history_changes') }}
+            where change_kind = 'drop'
+        )
+    {%- endif -%}
+{%- endmacro %}
+
 {# The timestamp stamped on the base rows this run (re)loaded. #}
 {% macro this_run_loaded_at() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)

@@ -10,3 +10,21 @@
         {{ parse_utc_timestamp("'" ~ var('as_of') ~ "'") }}
     {%- endif -%}
 {%- endmacro %}
+
+{# The "now" of a run: var `now` when set (reproducible builds and tests),
+   else the time the run started (UTC). #}
+{% macro ledger_now() -%}
+    {%- if var('now') is none -%}
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+    {%- else -%}
+        {{ parse_utc_timestamp("'" ~ var('now') ~ "'") }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# The latest created_at a row may carry: the run's now plus
+   `future_tolerance_hours` (clocks that run a little ahead). A row after it
+   is quarantined as created_at_in_future, so one bad date never moves
+   as_of or expiry for everyone. #}
+{% macro ledger_now_bound() -%}
+    {{ dbt.dateadd('hour', var('future_tolerance_hours'), ledger_now()) }}
+{%- endmacro %}

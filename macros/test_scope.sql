@@ -144,7 +144,7 @@
             {{ return(users ~ ' or credit_history_id in (select credit_history_id from '
                 ~ base ~ ' where quarantine_reason is null and ' ~ latest_load ~ ')') }}
         {%- else -%}
-            {{ return(users ~ ' or source_row_number in (select source_row_number from '
+            {{ return(users ~ ' or source_row_hash in (select source_row_hash from '
                 ~ base ~ ' where ' ~ latest_load ~ ')') }}
         {%- endif -%}
     {%- endif -%}

@@ -1,27 +1,34 @@
--- The users an incremental run recomputes, and how. A user is affected when
---   * a row of theirs was (re)loaded by this run: new rows, late rows, a
---     re-exported id (base_ledger__credit_histories.loaded_at);
---   * as_of moved across one of their lots' expiry, or across one of their
---     rows (lots expire, or rows enter or leave the FIFO window);
---   * they are new in `users` (or were known only from the ledger).
+-- Which users this run recomputes, and why (DECISIONLOG.md, "Incremental
+-- builds"). One row per affected user; every other user is left as the
+-- previous run wrote them.
 --
--- An affected user is either
---   rebuilt  (is_rebuilt) every user-grained model deletes the user's rows
---            and recomputes them from the user's first row;
+-- `reason` (the first that applies) decides how:
+--   rebuilt (is_rebuilt) every user-grained model deletes the user's rows
+--            and recomputes them from the user's first row:
+--     full_refresh, first_build, previous_run_did_not_pass  everyone;
+--     as_of_not_default  the as_of var is set, or as_of moved back;
+--     new_user           new in `users`, or no state of theirs to resume;
+--     rows_after_as_of   the previous build's explicit as_of left rows of
+--                        theirs out of FIFO;
+--     rows_edited_or_removed  a row of theirs was edited, re-exported,
+--                        deleted, reclassified or moved to another user
+--                        (a changed key that was loaded before);
+--     late_rows          a new row comes before their last processed row;
 --   resumed  the run continues from the state the previous run left
---            (resume_after_at / resume_after_id: the user's last processed
---            row, and the prev_* figures of int_user_balances): only rows
---            after it are processed. A user is resumed when every row of
---            theirs that this run loaded is a new id that comes after their
---            last processed row, as_of is the default and did not move back.
--- Late rows, re-exported ids, new users, an explicit as_of var or an as_of
--- that moved back make a user rebuilt. On a full refresh, the first build,
--- or after a run that did not pass (it failed, stopped partway or built only
--- some models: its state cannot be resumed from), every user is listed as
--- rebuilt (tests read this model to know what the run rewrote).
+--            (resume_after_*: their last processed row; prev_*: the
+--            previous int_user_balances figures): only later rows are
+--            processed:
+--     new_rows           new ids after their last processed row (the
+--                        daily case);
+--     as_of_crossed      no new row, but as_of moved across one of their
+--                        lots' expiry or rows.
 
 with base as (
     select * from {{ ref('base_ledger__credit_histories') }}
+),
+
+changes as (
+    select * from {{ ref('base_ledger__credit_history_changes') }}
 ),
 
 users as (
@@ -36,28 +43,27 @@ users as (
     database=this.database, schema=this.schema, identifier='int_ledger_as_of') %}
 {%- set previous_balances = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='int_user_balances') %}
+{%- set has_state = previous_lots is not none
+    and previous_as_of is not none
+    and previous_balances is not none %}
 {%- if var('as_of') is none %}
 {%- set as_of_expression = 'max(occurred_at)' %}
 {%- else %}
 {%- set as_of_expression = 'max(' ~ parse_utc_timestamp("'" ~ var('as_of') ~ "'") ~ ')' %}
 {%- endif %}
-{#- the previous run's state is resumed from only if that run built every
-    state model and passed (macros/build_runs.sql) -#}
-{%- set has_previous = not flags.FULL_REFRESH
-    and previous_lots is not none
-    and previous_as_of is not none
-    and previous_balances is not none
-    and previous_build_run_passed() %}
+{%- if flags.FULL_REFRESH %}
+{%- set everyone_because = 'full_refresh' %}
+{%- elif not has_state %}
+{%- set everyone_because = 'first_build' %}
+{#- state is resumed from only if the run that wrote it passed
+    (macros/build_runs.sql) #}
+{%- elif not previous_build_run_passed() %}
+{%- set everyone_because = 'previous_run_did_not_pass' %}
+{%- else %}
+{%- set everyone_because = none %}
+{%- endif %}
 
-{% if has_previous %}
-reloaded_rows as (
-    select *
-    from base
-    where
-        loaded_at = {{ this_run_loaded_at() }}
-        and user_id is not null
-),
-
+{% if everyone_because is none %}
 as_of_now as (
     select {{ as_of_expression }} as as_of
     from base
@@ -78,6 +84,58 @@ as_of_window as (
         and as_of_now.as_of >= as_of_then.as_of as can_resume
     from as_of_then
     cross join as_of_now
+),
+
+-- keys that were loaded before and changed: their users are rebuilt
+edited_keys as (
+    select distinct source_row_key
+    from changes
+    where change_kind = 'drop'
+),
+
+-- this run's rows (base stamps them), each against its user's last
+-- processed row
+loaded_rows as (
+    select
+        base.user_id,
+        base.quarantine_reason,
+        base.occurred_at,
+        base.source_row_key in (
+            select edited_keys.source_row_key from edited_keys
+        ) as is_edited,
+        base.quarantine_reason is null
+        and (
+            base.occurred_at < previous_balances.last_occurred_at
+            or (
+                base.occurred_at = previous_balances.last_occurred_at
+                and base.credit_history_id <= previous_balances.last_credit_history_id
+            )
+        ) as is_late
+    from base
+    left join {{ previous_balances }} as previous_balances
+        on base.user_id = previous_balances.user_id
+    where
+        base.loaded_at = {{ this_run_loaded_at() }}
+        and base.user_id is not null
+),
+
+changed_users as (
+    select
+        user_id,
+        bool_or(is_edited) as has_edited_rows,
+        bool_or(is_late) as has_late_rows,
+        min(occurred_at) filter (where quarantine_reason is null) as first_new_at
+    from loaded_rows
+    group by user_id
+    union all
+    -- the previous owners of changed or deleted rows
+    select
+        dropped_user_id as user_id,
+        true as has_edited_rows,
+        false as has_late_rows,
+        cast(null as timestamp) as first_new_at
+    from changes
+    where change_kind = 'drop' and dropped_user_id is not null
 ),
 
 crossed_by_as_of as (
@@ -107,28 +165,30 @@ new_users as (
     )
 ),
 
--- ids loaded by this run that have more than one version in the export: a
--- re-export can change which version wins, and old rows with it
-reexported_ids as (
-    select base.credit_history_id
-    from base
-    where
-        base.credit_history_id in (
-            select reloaded_rows.credit_history_id from reloaded_rows
-        )
-    group by base.credit_history_id
-    having count(*) > 1
-),
-
 affected as (
-    select user_id from reloaded_rows
-    union
-    select user_id from crossed_by_as_of
-    union
-    select user_id from new_users
+    select
+        user_id,
+        bool_or(has_edited_rows) as has_edited_rows,
+        bool_or(has_late_rows) as has_late_rows,
+        min(first_new_at) as first_new_at,
+        bool_or(is_new_user) as is_new_user
+    from (
+        select
+            user_id,
+            has_edited_rows,
+            has_late_rows,
+            first_new_at,
+            false as is_new_user
+        from changed_users
+        union all
+        select user_id, false, false, null, false from crossed_by_as_of
+        union all
+        select user_id, false, false, null, true from new_users
+    ) as signals
+    group by user_id
 ),
 
-previous as (
+classified as (
     select
         affected.user_id,
         previous_balances.ledger_row_count,
@@ -139,73 +199,39 @@ previous as (
         previous_balances.last_amount_milli,
         previous_balances.sub_milli_row_count,
         previous_balances.concurrent_write_count,
-        previous_balances.gap_count
-    from affected
-    left join {{ previous_balances }} as previous_balances
-        on affected.user_id = previous_balances.user_id
-),
-
--- what stops a user from resuming: an old or re-exported row among the
--- rows this run loaded
-blockers as (
-    select
-        reloaded_rows.user_id,
-        min(reloaded_rows.occurred_at) filter (
-            where reloaded_rows.quarantine_reason is null
-        ) as first_new_at,
-        bool_or(
-            reloaded_rows.credit_history_id in (
-                select reexported_ids.credit_history_id from reexported_ids
-            )
-            or (
-                reloaded_rows.quarantine_reason is null
-                and (
-                    reloaded_rows.occurred_at < previous.last_occurred_at
-                    or (
-                        reloaded_rows.occurred_at = previous.last_occurred_at
-                        and reloaded_rows.credit_history_id
-                        <= previous.last_credit_history_id
-                    )
-                )
-            )
-        ) as has_old_rows
-    from reloaded_rows
-    inner join previous
-        on reloaded_rows.user_id = previous.user_id
-    group by reloaded_rows.user_id
-),
-
-classified as (
-    select
-        previous.*,
-        blockers.first_new_at,
-        coalesce(
-            not as_of_window.can_resume
-            or previous.last_occurred_at is null
+        previous_balances.gap_count,
+        case
+            when not as_of_window.can_resume then 'as_of_not_default'
+            when affected.is_new_user or previous_balances.last_occurred_at is null
+                then 'new_user'
             -- rows after an explicit as_of of the previous build never
             -- reached FIFO: there is no state to resume from
-            or previous.last_occurred_at > as_of_window.previous_as_of
-            or previous.user_id in (select new_users.user_id from new_users)
-            or coalesce(blockers.has_old_rows, false),
+            when previous_balances.last_occurred_at > as_of_window.previous_as_of
+                then 'rows_after_as_of'
+            when affected.has_edited_rows then 'rows_edited_or_removed'
+            when affected.has_late_rows then 'late_rows'
+            when affected.first_new_at is not null then 'new_rows'
+            when as_of_window.can_resume is not null then 'as_of_crossed'
             -- unknown (no as_of to compare): rebuild, the safe way
-            true
-        ) as is_rebuilt,
+            else 'as_of_not_default'
+        end as reason,
         -- the daily mart is recomputed from this day on
         cast(
             least(
-                coalesce(blockers.first_new_at, as_of_window.window_start),
+                coalesce(affected.first_new_at, as_of_window.window_start),
                 as_of_window.window_start
             ) as date
         ) as resume_from_date
-    from previous
+    from affected
     cross join as_of_window
-    left join blockers
-        on previous.user_id = blockers.user_id
+    left join {{ previous_balances }} as previous_balances
+        on affected.user_id = previous_balances.user_id
 ),
 
 final as (
     select
         user_id,
+        reason,
         is_rebuilt,
         case when not is_rebuilt then last_occurred_at end as resume_after_at,
         case when not is_rebuilt then last_credit_history_id end as resume_after_id,
@@ -221,11 +247,14 @@ final as (
         case when is_rebuilt then 0 else concurrent_write_count end
             as prev_concurrent_write_count,
         case when is_rebuilt then 0 else gap_count end as prev_gap_count
-    from classified
+    from (
+        select
+            *,
+            reason not in ('new_rows', 'as_of_crossed') as is_rebuilt
+        from classified
+    ) as decided
 )
 {% else %}
--- full refresh, first build, or after a run that did not pass: everyone,
--- from scratch
 everyone as (
     select base.user_id from base
     where base.user_id is not null
@@ -236,6 +265,7 @@ everyone as (
 final as (
     select
         user_id,
+        '{{ everyone_because }}' as reason,
         true as is_rebuilt,
         cast(null as timestamp) as resume_after_at,
         cast(null as bigint) as resume_after_id,

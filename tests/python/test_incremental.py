@@ -10,35 +10,14 @@ export.
 
 from __future__ import annotations
 
-import csv
 import random
 from pathlib import Path
 
 import duckdb
 
 from credit_ledger.dbt_runner import run_dbt
-from credit_ledger.generate import generate
 from credit_ledger.ledger_files import write_ledger
-from ledgers import catalog, entry
-
-SCHEMAS = ("staging", "intermediate", "marts")
-RUN_ONLY_COLUMNS = {"loaded_at", "previous_as_of"}  # differ by design
-RUN_ONLY_MODELS = {"int_affected_users", "int_fifo_carryover"}  # what one run recomputes
-
-
-def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        return header, list(reader)
-
-
-def write_rows(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-
+from ledgers import assert_same_tables, catalog, entry, generated_ledger, write_rows
 
 def plan_batches(header: list[str], rows: list[list[str]]) -> list[list[list[str]]]:
     """Four appends: initial 60%, next 20%, then late rows + re-exports +
@@ -75,28 +54,6 @@ def plan_batches(header: list[str], rows: list[list[str]]) -> list[list[list[str
     ]
 
 
-def generated_ledger(tmp_path: Path, users: int, months: int,
-                     seed: int) -> tuple[Path, list[str], list[list[str]]]:
-    """A generated ledger: the folder dbt reads, holding every table but
-    credit_histories (the test writes it, step by step), and that table's
-    header and rows."""
-    generated = tmp_path / "generated"
-    generate(generated, users=users, months=months, seed=seed)
-    header, rows = read_rows(generated / "credit_histories.csv")
-    ledger = tmp_path / "ledger"
-    ledger.mkdir()
-    for table in ("credit_events", "users", "plans", "subscriptions"):
-        (ledger / f"{table}.csv").write_text((generated / f"{table}.csv").read_text())
-    return ledger, header, rows
-
-
-def relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:
-    return con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_catalog = ? and table_schema in ('staging', 'intermediate', 'marts') "
-        "order by 1, 2", [catalog]).fetchall()
-
-
 def test_stepwise_incremental_equals_full_refresh(tmp_path: Path) -> None:
     ledger, header, rows = generated_ledger(tmp_path, users=40, months=5, seed=5)
     batches = plan_batches(header, rows)
@@ -129,33 +86,6 @@ def test_stepwise_incremental_equals_full_refresh(tmp_path: Path) -> None:
     assert result.ok, result.output[-6000:]
 
     assert_same_tables(inc_db, full_db)
-
-
-def assert_same_tables(inc_db: Path, full_db: Path) -> None:
-    """Every table and view of staging, intermediate and marts holds the same
-    rows in both databases (run-specific columns and models aside)."""
-    with duckdb.connect() as con:
-        con.execute(f"attach '{inc_db}' as incremental (read_only)")
-        con.execute(f"attach '{full_db}' as rebuilt (read_only)")
-        inc_relations, full_relations = relations(con, "incremental"), relations(con, "rebuilt")
-        assert inc_relations == full_relations
-        assert len(full_relations) > 20
-        for schema, table in full_relations:
-            if table in RUN_ONLY_MODELS:
-                continue
-            columns = [
-                c for (c,) in con.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_catalog = 'rebuilt' and table_schema = ? and table_name = ? "
-                    "order by ordinal_position", [schema, table]).fetchall()
-                if c not in RUN_ONLY_COLUMNS
-            ]
-            select = ", ".join(f'"{c}"' for c in columns)
-            for a, b in (("incremental", "rebuilt"), ("rebuilt", "incremental")):
-                extra = con.execute(
-                    f'select count(*) from (select {select} from {a}."{schema}"."{table}" '
-                    f'except all select {select} from {b}."{schema}"."{table}")').fetchone()[0]
-                assert extra == 0, f"{schema}.{table}: {extra} rows in {a} not in {b}"
 
 
 def test_build_after_a_partial_and_a_failed_run_equals_full_refresh(tmp_path: Path) -> None:

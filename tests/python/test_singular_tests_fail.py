@@ -19,7 +19,8 @@ SAMPLE = {"ledger_path": str(PROJECT_DIR / "data" / "sample_ledger")}
 
 PLANTS = {
     "assert_every_credit_history_row_is_accounted_for":
-        "delete from staging.base_ledger__credit_histories where source_row_number = 7",
+        "delete from staging.base_ledger__credit_histories where source_row_hash = "
+        "(select min(source_row_hash) from staging.base_ledger__credit_histories)",
     "assert_debit_pieces_sum_to_debit_amount":
         "update intermediate.int_credit_allocations set amount_milli = amount_milli + 1 "
         "where debit_id = (select min(debit_id) from intermediate.int_credit_allocations)",

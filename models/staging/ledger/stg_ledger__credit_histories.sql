@@ -20,6 +20,7 @@ clean as (
         previous_amount_milli,
         has_sub_milli_precision,
         has_malformed_meta_data,
+        has_id_collision,
         has_invalid_meta_expires_at,
         has_unparseable_previous_amount,
         occurred_at,

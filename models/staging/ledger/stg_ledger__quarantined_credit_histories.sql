@@ -7,7 +7,8 @@ with base as (
 
 quarantined as (
     select
-        source_row_number,
+        source_row_hash,
+        source_row_copy,
         credit_history_id,
         user_id,
         credit_event_id,

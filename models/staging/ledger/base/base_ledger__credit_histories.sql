@@ -3,90 +3,33 @@
 -- stg_ledger__quarantined_credit_histories read this, so that
 -- rows in = clean rows + quarantined rows by construction (and by test).
 --
--- Incremental: the export only grows, new and late rows are appended to it.
--- A run parses the rows past the last loaded position, plus every version of
--- an id those rows repeat (which version wins may change). `loaded_at` marks
--- the rows (re)written by the run; int_affected_users starts from them.
+-- Incremental by key (base_ledger__credit_history_changes): a run deletes
+-- the rows of every changed key (pre-hook) and parses the export's rows of
+-- those keys, so the versions of an id are always ranked together.
+-- `loaded_at` marks the rows the run (re)loaded; int_affected_users starts
+-- from them.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='source_row_number',
+        incremental_strategy='append',
         on_schema_change='fail',
+        pre_hook="{{ delete_changed_rows() }}",
     )
 }}
 
-with source as (
-    select
-        *,
-        -- position in the export: breaks ties between re-exported ids
-        row_number() over () as source_row_number
-    from {{ source('ledger', 'credit_histories') }}
+with changes as (
+    select * from {{ ref('base_ledger__credit_history_changes') }}
 ),
 
-{% if is_incremental() %}
-loaded as (
-    select
-        coalesce(max(source_row_number), 0) as loaded_row_count,
-        -- stops the run when rows already loaded have disappeared
-        case
-            when
-                (select count(*) from {{ source('ledger', 'credit_histories') }})
-                < coalesce(max(source_row_number), 0)
-                then error(
-                    'credit_histories has fewer rows than already loaded: the '
-                    || 'export is not append-only; run dbt build --full-refresh'
-                )
-        end as shrunk_export
-    from {{ this }}
-),
-
--- the ids of the appended rows, from a scan of the id column only
-appended_ids as (
-    select {{ parse_id('positions.id') }} as credit_history_id
-    from (
-        select
-            id,
-            row_number() over () as source_row_number
-        from {{ source('ledger', 'credit_histories') }}
-    ) as positions
-    cross join loaded
-    where positions.source_row_number > loaded.loaded_row_count
-),
-
--- earlier versions of the ids the appended rows repeat, found by their
--- parsed id in what is already loaded (no need to parse the export again)
-earlier_versions as (
-    select loaded_rows.source_row_number
-    from {{ this }} as loaded_rows
-    where loaded_rows.credit_history_id in (
-        select appended_ids.credit_history_id from appended_ids
-    )
-),
-
--- (source is read in full once, here)
 scoped as (
-    select source.*
-    from source
-    cross join loaded
-    where
-        loaded.shrunk_export is null
-        and (
-            source.source_row_number > loaded.loaded_row_count
-            or source.source_row_number in (
-                select earlier_versions.source_row_number from earlier_versions
-            )
-        )
+    select * from changes
+    where change_kind = 'load'
 ),
-{% else %}
-scoped as (
-    select * from source
-),
-{% endif %}
 
 parsed as (
     select
-        source_row_number,
+        source_row_key,
+        source_row_hash,
         {{ parse_id('id') }} as credit_history_id,
         {{ parse_id('user_id') }} as user_id,
         {{ parse_id('credit_event_id') }} as credit_event_id,
@@ -119,37 +62,75 @@ converted as (
     from parsed
 ),
 
--- a re-exported id keeps its latest version (then the last seen); ranking
--- only the repeated ids keeps the sort small
-repeated_ids as (
-    select credit_history_id
+-- a re-exported id keeps its latest version, then (same updated_at) the
+-- larger content hash: an order-free tie rule, so that a re-dump in another
+-- order ranks alike. Only keys that repeat are ranked, to keep the sort
+-- small; identical copies are numbered apart (source_row_copy).
+repeated_keys as (
+    select source_row_key
     from converted
-    where credit_history_id is not null
-    group by credit_history_id
+    group by source_row_key
     having count(*) > 1
 ),
 
-id_versions as (
+key_versions as (
     select
-        converted.source_row_number,
+        converted.*,
         row_number() over (
-            partition by converted.credit_history_id
+            partition by converted.source_row_key
             order by
                 converted.updated_at desc nulls last,
-                converted.source_row_number desc
-        ) as id_version_rank
+                converted.source_row_hash desc
+        ) as id_version_rank,
+        row_number() over (
+            partition by converted.source_row_key, converted.source_row_hash
+        ) as source_row_copy
     from converted
-    inner join repeated_ids
-        on converted.credit_history_id = repeated_ids.credit_history_id
+    inner join repeated_keys
+        on converted.source_row_key = repeated_keys.source_row_key
+),
+
+-- an id whose versions belong to different users, or that carries two
+-- amounts at the same updated_at, is a collision, not a re-export: its
+-- losing versions are unplaced rows (id_collision), not spare copies
+collided_keys as (
+    select source_row_key
+    from (
+        select
+            source_row_key,
+            updated_at,
+            min(user_id) as min_user_id,
+            max(user_id) as max_user_id,
+            count(distinct amount_milli) as amount_count
+        from key_versions
+        group by source_row_key, updated_at
+    ) as same_time_versions
+    group by source_row_key
+    having
+        max(amount_count) > 1
+        or min(min_user_id) != max(max_user_id)
+),
+
+versioned as (
+    select
+        converted.*,
+        1 as id_version_rank,
+        1 as source_row_copy
+    from converted
+    where converted.source_row_key not in (
+        select repeated_keys.source_row_key from repeated_keys
+    )
+    union all
+    select * from key_versions
 ),
 
 deduplicated as (
     select
-        converted.*,
-        coalesce(id_versions.id_version_rank, 1) as id_version_rank
-    from converted
-    left join id_versions
-        on converted.source_row_number = id_versions.source_row_number
+        versioned.*,
+        collided_keys.source_row_key is not null as has_id_collision
+    from versioned
+    left join collided_keys
+        on versioned.source_row_key = collided_keys.source_row_key
 ),
 
 classified as (
@@ -159,6 +140,7 @@ classified as (
         case
             when id_text is null then 'missing_id'
             when credit_history_id is null then 'unparseable_id'
+            when id_version_rank > 1 and has_id_collision then 'id_collision'
             when id_version_rank > 1 then 'duplicate_id'
             when user_id_text is null then 'missing_user_id'
             when user_id is null then 'unparseable_user_id'
@@ -166,13 +148,16 @@ classified as (
             when amount_milli is null then 'unparseable_amount'
             when created_at_text is null then 'missing_created_at'
             when occurred_at is null then 'unparseable_created_at'
+            when occurred_at > {{ ledger_now_bound() }} then 'created_at_in_future'
         end as quarantine_reason
     from deduplicated
 ),
 
 final as (
     select
-        source_row_number,
+        source_row_key,
+        source_row_hash,
+        source_row_copy,
         credit_history_id,
         user_id,
         credit_event_id,
@@ -194,6 +179,7 @@ final as (
         coalesce({{ has_sub_milli_precision('amount') }}, false)
             as has_sub_milli_precision,
         not is_meta_data_valid as has_malformed_meta_data,
+        has_id_collision,
         meta_expires_at_text is not null and meta_expires_at is null
             as has_invalid_meta_expires_at,
         previous_amount_milli is null as has_unparseable_previous_amount,
