@@ -163,7 +163,8 @@ classified as (
             when user_id_text is null then 'missing_user_id'
             when user_id is null then 'unparseable_user_id'
             when amount_text is null then 'missing_amount'
-            when amount_milli is null then 'unparseable_amount'
+            when amount is null then 'unparseable_amount'
+            when {{ is_amount_out_of_range('amount_milli') }} then 'amount_out_of_range'
             when created_at_text is null then 'missing_created_at'
             when occurred_at is null then 'unparseable_created_at'
         end as quarantine_reason
