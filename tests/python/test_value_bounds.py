@@ -9,14 +9,14 @@ from decimal import Decimal
 import pytest
 
 from conftest import BuildLedger
-from ledgers import entry, ledger, with_app_chain
+from ledgers import PLANS, entry, ledger, with_app_chain
 
 MARTS = ["build", "--select", "+marts", "--indirect-selection", "cautious"]
 E15 = 10**15  # credits
 E18 = 10**18  # milli-credits: 10^15 credits
 
 
-def test_an_amount_beyond_the_bound_is_quarantined(build_ledger: BuildLedger) -> None:
+def test_an_amount_beyond_the_bound_is_quarantined_and_a_price_is_nulled(build_ledger: BuildLedger) -> None:
     # default bound: 10^9 credits per row; 10^13 credits fit a BIGINT but
     # no real row is that large
     rows = with_app_chain([
@@ -24,7 +24,13 @@ def test_an_amount_beyond_the_bound_is_quarantined(build_ledger: BuildLedger) ->
         entry(2, 1, "credit_purchase", 1e13, "2024-03-01 09:00:00"),
         entry(3, 1, "video_generation", -10.0, "2024-03-02 09:00:00", creditable_type="video"),
     ])
-    built = build_ledger(ledger(rows), command=MARTS)
+    tables = ledger(rows)
+    # an absurd plan price is null, not a failed cast
+    tables["plans"] = [PLANS[0], {**PLANS[1], "price": 1e20}]
+    built = build_ledger(tables, command=MARTS)
+    assert built.rows(
+        "select plan_id, price_minor_units, price from marts.dim_plans order by 1"
+    ) == [(1, 900, Decimal("9.00")), (3, None, None)]
     assert built.rows(
         "select credit_history_id, quarantine_reason, amount_milli "
         "from staging.stg_ledger__quarantined_credit_histories"
