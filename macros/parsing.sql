@@ -54,16 +54,40 @@
     end
 {%- endmacro %}
 
-{# Credits (float) to integer milli-credits, rounding half away from zero. #}
+{# Credits (float) to integer milli-credits, rounding half away from zero.
+   Null beyond +-2^62 milli-credits (4.6e15 credits): no real figure is that
+   large, and the sum or difference of two values below 2^62 still fits in a
+   BIGINT, so a snapshot or previous_amount can be compared with a balance
+   without overflow (DECISIONLOG.md, 8). #}
 {% macro to_milli(credits_expression) -%}
     case
-        {# beyond BIGINT range the value cannot be a real balance change #}
-        when abs({{ credits_expression }} * {{ var('credit_scale') }}) < 9.0e18
+        when
+            abs({{ credits_expression }} * {{ var('credit_scale') }})
+            < {{ milli_value_limit() }}
             then cast(
                 round({{ credits_expression }} * {{ var('credit_scale') }})
                 as bigint
             )
     end
+{%- endmacro %}
+
+{# 2^62: the bound of every milli-credit value read from the export, and of
+   the total of |amount_milli| over the clean ledger
+   (check_ledger_total_fits). #}
+{% macro milli_value_limit() -%}
+    4611686018427387904
+{%- endmacro %}
+
+{# True when a parsed ledger amount is beyond the plausible bound
+   `max_abs_amount_credits` per row (the bound itself is accepted), or so
+   large that it has no milli value (null from to_milli). Such a row is
+   quarantined as amount_out_of_range. Apply only to a parsed amount. #}
+{% macro is_amount_out_of_range(milli_expression) -%}
+    coalesce(
+        abs({{ milli_expression }})
+        > {{ var('max_abs_amount_credits') * var('credit_scale') }},
+        true
+    )
 {%- endmacro %}
 
 {# True when credits carry precision finer than one milli-credit
@@ -119,10 +143,12 @@
     sha256({{ expression }})
 {%- endmacro %}
 
-{# Milli-credits to credits, for dashboards: DECIMAL(18, 3). #}
+{# Milli-credits to credits, for dashboards: DECIMAL(38, 3), exact (decimal
+   arithmetic, no float) and wide enough for any BIGINT milli value. #}
 {% macro to_credits(milli_expression) -%}
     cast(
-        cast({{ milli_expression }} as double) / {{ var('credit_scale') }}
-        as decimal(18, 3)
+        cast({{ milli_expression }} as decimal(38, 0))
+        * {{ 1 / var('credit_scale') }}
+        as decimal(38, 3)
     )
 {%- endmacro %}

@@ -94,8 +94,12 @@ final as (
                 previous_amount_milli is null
                 or expected_previous_amount_milli is null
                 then null
+            -- (in HUGEINT: each term fits a BIGINT, their difference may not)
             when
-                abs(previous_amount_milli - expected_previous_amount_milli)
+                abs(
+                    cast(previous_amount_milli as hugeint)
+                    - expected_previous_amount_milli
+                )
                 <= case when has_sub_milli_history then 1 else 0 end
                 then 'none'
             when previous_amount_milli = prior_previous_amount_milli

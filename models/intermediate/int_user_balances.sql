@@ -149,10 +149,11 @@ final as (
         last_rows.app_chain_balance_milli,
         users.credits_snapshot_milli,
         -- the app's snapshot against the ledger rebuilt from zero; each
-        -- sub-milli amount may leave half a milli-credit of rounding
+        -- sub-milli amount may leave half a milli-credit of rounding (the
+        -- differences in HUGEINT: an absurd snapshot must not overflow)
         coalesce(
             2 * abs(
-                users.credits_snapshot_milli
+                cast(users.credits_snapshot_milli as hugeint)
                 - coalesce(last_rows.ledger_balance_milli, 0)
             ) > breaks.sub_milli_row_count + 1,
             true
@@ -161,7 +162,7 @@ final as (
         -- never differ, whatever the ledger holds
         coalesce(
             abs(
-                users.credits_snapshot_milli
+                cast(users.credits_snapshot_milli as hugeint)
                 - coalesce(last_rows.app_chain_balance_milli, 0)
             ) > case when breaks.sub_milli_row_count > 0 then 1 else 0 end,
             true

@@ -11,8 +11,10 @@ final as (
         monthly_credits_milli,
         {{ to_credits('monthly_credits_milli') }} as monthly_credits,
         price_minor_units,
+        -- exact decimal arithmetic; staging keeps prices below 1e12
         cast(
-            cast(price_minor_units as double) / {{ var("currency_minor_units") }}
+            cast(price_minor_units as decimal(38, 0))
+            * {{ 1 / var("currency_minor_units") }}
             as decimal(18, 2)
         ) as price,
         created_at

@@ -2,6 +2,11 @@
 -- user's balance. Amounts are integer milli-credits; data-quality flags are
 -- kept on the row (nothing here is dropped for being odd, only for being
 -- unplaceable, and those rows are in stg_ledger__quarantined_credit_histories).
+--
+-- The post-hook stops the run when the total of |amount_milli| here reaches
+-- 2^62: every running figure downstream is bounded by that total, so below
+-- it no BIGINT column can overflow (macros/ledger_total_guard.sql).
+{{ config(post_hook="{{ check_ledger_total_fits() }}") }}
 
 with base as (
     select * from {{ ref('base_ledger__credit_histories') }}

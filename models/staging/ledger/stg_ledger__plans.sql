@@ -9,10 +9,15 @@ renamed as (
         {{ normalise_code('tier') }} as tier,
         {{ normalise_code('billing_interval') }} as billing_interval,
         {{ to_milli(parse_float('monthly_credits')) }} as monthly_credits_milli,
-        cast(
-            round({{ parse_float('price') }} * {{ var('currency_minor_units') }})
-            as bigint
-        ) as price_minor_units,
+        -- a price of a trillion or more (currency units) is not a plan
+        -- price: null, like an unparseable one, rather than a failed cast
+        case
+            when abs({{ parse_float('price') }}) < 1e12
+                then cast(
+                    round({{ parse_float('price') }} * {{ var('currency_minor_units') }})
+                    as bigint
+                )
+        end as price_minor_units,
         {{ parse_utc_timestamp('created_at') }} as created_at
     from source
 )
