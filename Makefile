@@ -38,8 +38,10 @@ dbt-build: setup
 	$(BIN)/dbt build
 	$(BIN)/dbt compile --select "resource_type:analysis"
 
+# two workers (the machine's cores); a module's tests stay on one worker so
+# that its shared build is made once
 pytest: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadscope
 
 bench: setup
 	$(BIN)/python -m credit_ledger.benchmark
