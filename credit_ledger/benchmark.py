@@ -193,6 +193,40 @@ def without_last_day(ledger: Path) -> tuple[Path, int, int]:
     return cut, int(first_of_last_day), int(total)
 
 
+def redumped(ledger: Path) -> Path:
+    """The same export re-dumped as a nightly job would: in another order
+    (by user), one id in 10,000 edited in place (amount changed) and one in
+    10,000 hard-deleted."""
+    import duckdb
+
+    out = ledger.with_name(ledger.name + "_redump")
+    out.mkdir(exist_ok=True)
+    for table in ("credit_events", "users", "plans", "subscriptions"):
+        target = out / f"{table}.parquet"
+        if not target.exists():
+            target.symlink_to(ledger / f"{table}.parquet")
+    target = out / "credit_histories.parquet"
+    if not target.exists():
+        with duckdb.connect() as con:
+            con.execute(
+                "copy (select * replace (case when hash(id) % 10000 = 0 then amount - 1 "
+                "else amount end as amount) from read_parquet(?) "
+                "where hash(id) % 10000 != 1 order by user_id, id) "
+                "to '" + str(target) + "' (format parquet)",
+                [str(ledger / "credit_histories.parquet")])
+    return out
+
+
+def affected_by_reason(db_path: Path) -> str:
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        rows = con.execute(
+            "select reason, count(*) from intermediate.int_affected_users "
+            "group by 1 order by 2 desc").fetchall()
+    return ", ".join(f"{reason} {count:,}" for reason, count in rows) or "none"
+
+
 def phase_seconds(work: Path, phase: str) -> dict[str, float]:
     """Thread seconds per node type (model, test, unit_test, ...) of the last
     dbt invocation, from run_results.json (kept as run_results_<phase>.json
@@ -258,6 +292,12 @@ def bench_builds(target_rows: int, work: Path, python: str) -> None:
     phase_seconds(work, "models_only")
     idle = measure(dbt_command("build", ledger=live), env)
     phase_seconds(work, "nothing_new")
+    compare_s = model_seconds(work, ("base_ledger__credit_history_changes",))
+    grow_export_to(redumped(ledger))
+    redump = measure(
+        dbt_command("build", "--exclude-resource-type", "unit_test", ledger=live), env)
+    redump_phases = phase_seconds(work, "redump")
+    redump_users = affected_by_reason(db_path)
     one_view = measure(dbt_command("run", "--select", "stg_ledger__plans", ledger=live), env)
     db_path.unlink(missing_ok=True)
     snapshot.unlink(missing_ok=True)
@@ -279,7 +319,11 @@ def bench_builds(target_rows: int, work: Path, python: str) -> None:
     print(f"    incremental dbt build --exclude-resource-type unit_test: "
           f"{share(scheduled)} ({split(scheduled_phases)})")
     print(f"    models only (no tests): {share(models_only)}")
-    print(f"  dbt build with nothing new: {share(idle)}")
+    print(f"  dbt build with nothing new: {share(idle)}; comparing the export with "
+          f"what is loaded (base_ledger__credit_history_changes): {compare_s:.1f} s")
+    print(f"  re-dump of the whole export by user, 0.01% of ids edited, 0.01% deleted, "
+          f"scheduled command: {share(redump)} ({split(redump_phases)}); "
+          f"users recomputed: {redump_users}")
     print(f"  dbt run of one view (a dbt invocation's fixed cost): {share(one_view)}")
 
 
