@@ -161,13 +161,20 @@ def build_and_publish(
         return 2, Outcome(False, f"not published: CREDITS_DB_PATH and CREDITS_PUBLISH_PATH"
                                  f" are the same file ({paths.working}); dbt not run")
     run_env["CREDITS_DB_PATH"] = str(paths.working)
-    before = latest_run(paths.working)
+    try:
+        before = latest_run(paths.working)
+    except duckdb.Error:  # held by another build: dbt will say so
+        before = None
     returncode = subprocess.run(dbt_command(args), cwd=cwd, env=run_env).returncode
     if returncode != 0:
         return returncode, Outcome(
             False, f"not published: dbt exited {returncode}; {paths.published} unchanged"
         )
-    after = latest_run(paths.working)
+    try:
+        checkpoint(paths.working)
+        after = latest_run(paths.working)
+    except (duckdb.Error, RuntimeError) as error:
+        return 1, Outcome(False, f"not published: {error}; {paths.published} unchanged")
     if after is None or after == before or not after[1]:
         return returncode, Outcome(
             False,

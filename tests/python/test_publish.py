@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from credit_ledger.build import publish, wal_of
 from credit_ledger.dbt_runner import DbtResult, run_dbt
 from credit_ledger.ledger_files import write_ledger
 from ledgers import entry, ledger, with_app_chain
@@ -144,7 +145,8 @@ def test_build_publishes_while_a_dashboard_holds_the_published_file(files: Files
 def test_failed_build_publishes_nothing(files: Files) -> None:
     before = files.published.read_bytes()
     files.append_rows()
-    # Fails after seeds and base models were written to the working file.
+    # An unparseable as_of: the models are written to the working file, then
+    # a data test fails (not_null of int_ledger_as_of.as_of).
     failed = files.build(as_of="not a timestamp")
     assert not failed.ok
     assert failed.output.splitlines()[-1].startswith("not published: dbt exited")
@@ -176,3 +178,40 @@ def test_dashboard_opening_the_published_file_during_a_build_is_not_blocked(
     assert counts.count(len(ROWS)) > 10, counts
     assert counts[-1] == len(MORE_ROWS)
     assert counts == sorted(counts)
+
+
+def write_with_leftover_wal(db_path: Path, rows: int) -> None:
+    """A database whose last commit is only in its `.wal` (a killed writer)."""
+    script = textwrap.dedent(f"""
+        import os, duckdb
+        con = duckdb.connect({str(db_path)!r})
+        con.execute("set checkpoint_threshold = '1GB'")
+        con.execute("create table t as select range as i from range({rows})")
+        os._exit(0)  # no close, no checkpoint
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_publish_folds_a_leftover_wal_of_the_working_file_into_the_copy(
+    tmp_path: Path,
+) -> None:
+    working, published = tmp_path / "work.duckdb", tmp_path / "new_dir" / "pub.duckdb"
+    write_with_leftover_wal(working, 7)
+    assert wal_of(working).exists()
+    publish(working, published)
+    assert not wal_of(working).exists()
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select count(*) from t").fetchone() == (7,)
+
+
+def test_publish_stops_when_the_published_file_has_a_wal(tmp_path: Path) -> None:
+    working, published = tmp_path / "work.duckdb", tmp_path / "pub.duckdb"
+    with duckdb.connect(str(working)) as con:
+        con.execute("create table t as select 1 as i")
+    write_with_leftover_wal(published, 3)  # someone wrote to the published file
+    before = published.read_bytes()
+    with pytest.raises(RuntimeError, match="something writes to the published file"):
+        publish(working, published)
+    assert published.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "pub.duckdb", "pub.duckdb.wal", "work.duckdb"]
