@@ -37,9 +37,7 @@ lint: setup
 	set -o pipefail; $(BIN)/sqlfluff lint 2>&1 \
 		| grep -v -E 'nanobind|leaked (instance|type|function)|skipped remainder|refleaks'
 
-dbt-# dbt writes credits.build.duckdb; a run that passed is copied over
-# credits.duckdb, the file readers open (credit_ledger/build.py)
-build: setup
+dbt-build: setup
 	$(BIN)/python -m credit_ledger.build build
 	$(BIN)/dbt compile --select "resource_type:analysis"
 
