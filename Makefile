@@ -1,5 +1,6 @@
 # Two commands on a fresh machine (Python 3.11 + make):
-#   make build   set up .venv and run `dbt build` over the sample ledger
+#   make build   set up .venv, run `dbt build` over the sample ledger and
+#                publish the marts as credits.duckdb (credit_ledger/build.py)
 #   make test    set up .venv and run the whole test suite (lint, dbt build, pytest)
 
 PYTHON ?= python3
@@ -23,8 +24,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
+# dbt writes credits.build.duckdb; a run that passed is copied over
+# credits.duckdb, the file readers open (credit_ledger/build.py)
 build: setup
-	$(BIN)/dbt build
+	$(BIN)/python -m credit_ledger.build build
 
 test: setup lint dbt-build pytest
 
@@ -35,7 +38,7 @@ lint: setup
 		| grep -v -E 'nanobind|leaked (instance|type|function)|skipped remainder|refleaks'
 
 dbt-build: setup
-	$(BIN)/dbt build
+	$(BIN)/python -m credit_ledger.build build
 	$(BIN)/dbt compile --select "resource_type:analysis"
 
 # two workers (the machine's cores); a module's tests stay on one worker so
@@ -54,4 +57,5 @@ sample: setup
 	$(BIN)/python -m credit_ledger.generate --out data/sample_ledger
 
 clean:
-	rm -rf $(VENV) target logs credits.duckdb
+	rm -rf $(VENV) target logs credits.duckdb credits.duckdb.wal \
+		credits.build.duckdb credits.build.duckdb.wal .credits.duckdb.*.tmp

@@ -59,8 +59,14 @@ def run_dbt(
     dbt_vars: Mapping[str, Any] | None = None,
     project_dir: Path = PROJECT_DIR,
     check: bool = False,
+    publish_path: Path | None = None,
 ) -> DbtResult:
-    """Run `dbt <args>` with the DuckDB file `db_path`; artifacts go to `work_dir`."""
+    """Run `dbt <args>` with the DuckDB file `db_path`; artifacts go to `work_dir`.
+
+    With `publish_path`, run it through `python -m credit_ledger.build`, which
+    copies `db_path` over `publish_path` when the run passed (its last output
+    line says what it did).
+    """
     env = dict(os.environ)
     env.update(
         CREDITS_DB_PATH=str(db_path),
@@ -69,8 +75,15 @@ def run_dbt(
         DO_NOT_TRACK="1",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
+    if publish_path is not None:
+        env["CREDITS_PUBLISH_PATH"] = str(publish_path)
+    runner = (
+        [sys.executable, "-m", "credit_ledger.build"]
+        if publish_path is not None
+        else [dbt_executable()]
+    )
     command = [
-        dbt_executable(),
+        *runner,
         *args,
         "--project-dir",
         str(project_dir),

@@ -121,10 +121,15 @@ def test_sign_mismatches_are_kept_and_flagged(built: BuiltLedger) -> None:
     assert clean_row(built, 1)["has_sign_mismatch"] is False
 
 
-def test_repeated_ids_keep_latest_then_last_seen(built: BuiltLedger) -> None:
+def test_repeated_ids_keep_latest_then_larger_hash(built: BuiltLedger) -> None:
+    """Latest updated_at wins; between versions written at the same time,
+    the larger content hash (an order-free rule: a re-dump in another order
+    keeps the same version)."""
     assert clean_row(built, 3)["description"] == "re-exported"
     assert clean_row(built, 3)["amount_milli"] == -1750
-    assert clean_row(built, 4)["description"] == "last seen"
+    assert clean_row(built, 4)["description"] == built.scalar(
+        "select description from staging.base_ledger__credit_histories "
+        "where credit_history_id = 4 order by source_row_hash desc limit 1")
     duplicates = built.rows(
         "select credit_history_id from staging.stg_ledger__quarantined_credit_histories "
         "where quarantine_reason = 'duplicate_id' order by 1"
