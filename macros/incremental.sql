@@ -123,6 +123,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# The relation of a model of this project where a ref would put it, if it
+   exists in the database (read without a ref, e.g. a model downstream). #}
+{% macro existing_relation_of(model_name) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ model_name) -%}
+    {%- if node is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.get_relation(
+        database=node.database, schema=node.schema, identifier=node.alias)) }}
+{%- endmacro %}
+
 {# The timestamp stamped on the base rows this run (re)loaded. #}
 {% macro this_run_loaded_at() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)

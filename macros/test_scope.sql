@@ -50,12 +50,7 @@
    exists in the database (read without a ref: a test must not depend on
    int_affected_users, which is downstream of base). #}
 {% macro test_scope_existing_relation(model_name) -%}
-    {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ model_name) -%}
-    {%- if node is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(adapter.get_relation(
-        database=node.database, schema=node.schema, identifier=node.alias)) }}
+    {{ return(existing_relation_of(model_name)) }}
 {%- endmacro %}
 
 {# True when the current test is to be scoped: not --full-refresh, var

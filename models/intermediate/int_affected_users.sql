@@ -255,11 +255,19 @@ final as (
     ) as decided
 )
 {% else %}
+-- (users whose rows a run that did not pass already deleted from base are
+-- still in the previous per-user models: they are rebuilt to nothing)
+{%- set previous_reconciliation = existing_relation_of('fct_ledger_reconciliation') %}
 everyone as (
     select base.user_id from base
     where base.user_id is not null
     union
     select users.user_id from users
+    {%- for previous in [previous_balances, previous_reconciliation]
+        if previous is not none and everyone_because != 'full_refresh' %}
+    union
+    select previous_users.user_id from {{ previous }} as previous_users
+    {%- endfor %}
 ),
 
 final as (

@@ -202,3 +202,37 @@ def test_builds_with_an_explicit_as_of_between_default_builds(tmp_path: Path) ->
                      dbt_vars={"ledger_path": str(ledger_dir)})
     assert result.ok, result.output[-6000:]
     assert_same_tables(inc_db, full_db)
+
+
+def test_user_deleted_by_a_run_that_did_not_pass_is_removed(tmp_path: Path) -> None:
+    """A run that loads only base deletes the rows of a user missing from
+    `users`; the next run (everyone rebuilt) removes that user from every
+    model too, as a full refresh would (found in review: the user was in
+    neither base nor `users`, so nothing deleted their downstream rows)."""
+    rows = [
+        entry(1, 1, "monthly_allocation", 100.0, "2024-01-01 00:00:00", previous_amount=0.0),
+        entry(2, 1, "video_generation", -10.0, "2024-01-05 00:00:00", previous_amount=100.0),
+        entry(3, 99, "credit_purchase", 50.0, "2024-01-02 00:00:00", previous_amount=0.0),
+    ]
+    ledger = tmp_path / "ledger"
+    db, full_db = tmp_path / "incremental.duckdb", tmp_path / "rebuilt.duckdb"
+    dbt_vars = {"ledger_path": str(ledger)}
+    steps = [
+        (rows, ["build"]),
+        (rows[:2], ["run", "--select", "base_ledger__credit_history_changes",
+                    "base_ledger__credit_histories"]),
+        (rows[:2], ["build"]),
+    ]
+    for step, (ledger_rows, command) in enumerate(steps):
+        write_ledger(ledger, {**catalog([1]), "credit_histories": ledger_rows})
+        result = run_dbt(command, db_path=db, work_dir=tmp_path / f"step{step}",
+                         dbt_vars=dbt_vars)
+        assert result.ok, f"step {step}:\n{result.output[-6000:]}"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(
+            "select user_id, reason from intermediate.int_affected_users order by 1"
+        ).fetchall() == [(1, "previous_run_did_not_pass"), (99, "previous_run_did_not_pass")]
+    result = run_dbt(["build", "--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
+                     dbt_vars=dbt_vars)
+    assert result.ok, result.output[-6000:]
+    assert_same_tables(db, full_db)

@@ -100,16 +100,20 @@ HOLDER = textwrap.dedent(f"""
 """)
 
 # A dashboard refreshing: opens the file read-only again and again until
-# the stop file exists; prints one line per open (the count, or the error).
+# the stop file exists, then once more; prints one line per open (the
+# count, or the error).
 POLLER = textwrap.dedent(f"""
     import os, sys, time, duckdb
     print("started", flush=True)
-    while not os.path.exists(sys.argv[2]):
+    while True:
+        done = os.path.exists(sys.argv[2])
         try:
             with duckdb.connect(sys.argv[1], read_only=True) as con:
                 print(con.execute({COUNT_SQL!r}).fetchone()[0], flush=True)
         except Exception as error:
             print("error", type(error).__name__, str(error).splitlines()[0], flush=True)
+        if done:
+            break
         time.sleep(0.05)
 """)
 

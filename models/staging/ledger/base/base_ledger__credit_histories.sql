@@ -73,21 +73,26 @@ repeated_keys as (
     having count(*) > 1
 ),
 
-key_versions as (
+-- identical copies are numbered first, so that copy 1 is the one kept
+key_copies as (
     select
         converted.*,
-        row_number() over (
-            partition by converted.source_row_key
-            order by
-                converted.updated_at desc nulls last,
-                converted.source_row_hash desc
-        ) as id_version_rank,
         row_number() over (
             partition by converted.source_row_key, converted.source_row_hash
         ) as source_row_copy
     from converted
     inner join repeated_keys
         on converted.source_row_key = repeated_keys.source_row_key
+),
+
+key_versions as (
+    select
+        *,
+        row_number() over (
+            partition by source_row_key
+            order by updated_at desc nulls last, source_row_hash desc, source_row_copy
+        ) as id_version_rank
+    from key_copies
 ),
 
 -- an id whose versions belong to different users, or that carries two
@@ -114,8 +119,8 @@ collided_keys as (
 versioned as (
     select
         converted.*,
-        1 as id_version_rank,
-        1 as source_row_copy
+        1 as source_row_copy,
+        1 as id_version_rank
     from converted
     where converted.source_row_key not in (
         select repeated_keys.source_row_key from repeated_keys

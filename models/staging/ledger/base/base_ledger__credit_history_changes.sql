@@ -27,12 +27,18 @@ with source as (
     select * from {{ source('ledger', 'credit_histories') }}
 ),
 
+hashed as (
+    select
+        *,
+        {{ ledger_row_hash() }} as source_row_hash
+    from source
+),
+
 keyed as (
     select
         *,
-        {{ ledger_row_hash() }} as source_row_hash,
-        {{ ledger_row_key(parse_id('id'), ledger_row_hash()) }} as source_row_key
-    from source
+        {{ ledger_row_key(parse_id('id'), 'source_row_hash') }} as source_row_key
+    from hashed
 ),
 
 {% if compare %}
@@ -46,35 +52,27 @@ loaded as (
     from {{ loaded }}
 ),
 
-export_versions as (
-    select
-        source_row_key,
-        source_row_hash,
-        count(*) as row_count
-    from keyed
-    group by source_row_key, source_row_hash
-),
-
-loaded_versions as (
-    select
-        source_row_key,
-        source_row_hash,
-        count(*) as row_count
-    from loaded
-    group by source_row_key, source_row_hash
-),
-
+-- every version of every key, counted in the export and in what is loaded
+-- (one aggregation over both sides)
 compared as (
     select
-        coalesce(export_versions.source_row_key, loaded_versions.source_row_key)
-            as source_row_key,
-        coalesce(export_versions.row_count, 0) as export_count,
-        coalesce(loaded_versions.row_count, 0) as loaded_count
-    from export_versions
-    full outer join loaded_versions
-        on
-            export_versions.source_row_key = loaded_versions.source_row_key
-            and export_versions.source_row_hash = loaded_versions.source_row_hash
+        source_row_key,
+        count(*) filter (where is_exported) as export_count,
+        count(*) filter (where not is_exported) as loaded_count
+    from (
+        select
+            source_row_key,
+            source_row_hash,
+            true as is_exported
+        from keyed
+        union all
+        select
+            source_row_key,
+            source_row_hash,
+            false as is_exported
+        from loaded
+    ) as both_sides
+    group by source_row_key, source_row_hash
 ),
 
 -- another ledger: the database holds rows and the export none of them
@@ -85,7 +83,7 @@ overlap as (
                 sum(loaded_count) > 0
                 and sum(least(export_count, loaded_count)) = 0
                 then {{ stop_run(
-                    "'credit_histories at " ~ var('ledger_path')
+                    "'credit_histories at " ~ (var('ledger_path') | replace("'", "''"))
                     ~ " shares none of its rows with the '"
                     ~ " || cast(sum(loaded_count) as varchar) || ' rows this"
                     ~ " database holds: it is another ledger (or every row was"
