@@ -126,3 +126,22 @@
         as decimal(18, 3)
     )
 {%- endmacro %}
+
+{# `meta_data` as JSON text, whatever type the export gave it: text stays
+   as it is; a Parquet STRUCT, MAP or JSON column is written as JSON. #}
+{% macro meta_data_text(expression) -%}
+    {{ return(adapter.dispatch('meta_data_text', 'credit_ledger')(expression)) }}
+{%- endmacro %}
+
+{% macro default__meta_data_text(expression) -%}
+    cast({{ expression }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro duckdb__meta_data_text(expression) -%}
+    {# typeof() is the column's type, fixed per query: one branch applies #}
+    case
+        when typeof({{ expression }}) = 'VARCHAR'
+            then cast({{ expression }} as varchar)
+        else cast(to_json({{ expression }}) as varchar)
+    end
+{%- endmacro %}
