@@ -145,3 +145,19 @@
         else cast(to_json({{ expression }}) as varchar)
     end
 {%- endmacro %}
+
+{# The source columns whose text is present but does not parse, as one text
+   (`credits, created_at`), null when every present value parsed. Takes a
+   mapping of source column -> its parsed expression. #}
+{% macro unparseable_columns(parsed_by_column) -%}
+    nullif(concat_ws(
+        ', '
+        {%- for column, parsed in parsed_by_column.items() %},
+        case
+            when nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '') is not null
+                and ({{ parsed }}) is null
+                then '{{ column }}'
+        end
+        {%- endfor %}
+    ), '')
+{%- endmacro %}

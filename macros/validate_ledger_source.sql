@@ -161,8 +161,7 @@
             {% set where = "ledger file '" ~ reject[0] ~ "' line " ~ reject[1] %}
             {% set shown = "'" ~ reject[3] ~ ("…" if reject[4] else "") ~ "'" %}
             {% if reject[2] == 'MISSING COLUMNS' %}
-                {% set message = where ~ " " ~ shown ~ " has fewer fields than the header's "
-                    ~ required_columns | length ~ " or more: the file looks truncated, "
+                {% set message = where ~ " " ~ shown ~ " has fewer fields than the header: the file looks truncated, "
                     ~ "export it again" %}
             {% elif reject[2] == 'TOO MANY COLUMNS' %}
                 {% set message = where ~ " " ~ shown ~ " has more fields than the header: "
