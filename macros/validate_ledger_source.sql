@@ -106,13 +106,15 @@
             "select line from read_csv('" ~ file | replace("'", "''") ~ "', "
             ~ "header = false, auto_detect = false, columns = {'line': 'VARCHAR'}, "
             ~ "delim = chr(1), quote = '', escape = '', max_line_size = "
-            ~ max_line_size ~ ") limit 1"
+            ~ max_line_size ~ ", ignore_errors = true) limit 1"
         ).columns[0].values() %}
         {% set header = (header_rows[0] if header_rows else '') or '' %}
         {% set header = header.replace('\ufeff', '').strip() %}
+        {% set header_names = [] %}
         {% set found_columns = [] %}
         {% for name in header.split(',') %}
-            {% do found_columns.append(name.strip().strip('"').strip().lower()) %}
+            {% do header_names.append(name.strip().strip('"').strip()) %}
+            {% do found_columns.append(header_names[-1].lower()) %}
         {% endfor %}
         {% if found_columns | length == 1 and required_columns | length > 1 %}
             {% set guessed = [] %}
@@ -139,12 +141,19 @@
                 ~ found_columns | join(', ') ~ "."
             ) }}
         {% endif %}
-        {# every line: a truncated or mis-quoted line is recorded, not fatal #}
+        {# every line, parsed with the header's columns (no sniffing, which
+           fails on a line over max_line_size): a truncated, mis-quoted or
+           over-long line is recorded, not fatal #}
+        {% set column_types = [] %}
+        {% for name in header_names %}
+            {% do column_types.append("'" ~ name | replace("'", "''") ~ "': 'VARCHAR'") %}
+        {% endfor %}
         {% do run_query("drop table if exists ledger_csv_rejects") %}
         {% do run_query("drop table if exists ledger_csv_scans") %}
         {% set file_rows = run_query(
             "select count(*) from read_csv('" ~ file | replace("'", "''") ~ "', "
-            ~ ledger_csv_options(union_by_name=false) ~ ", store_rejects = true, "
+            ~ ledger_csv_options(union_by_name=false) ~ ", auto_detect = false, "
+            ~ "columns = {" ~ column_types | join(', ') ~ "}, store_rejects = true, "
             ~ "rejects_table = 'ledger_csv_rejects', rejects_scan = 'ledger_csv_scans')"
         ).columns[0].values()[0] %}
         {% set rejects = run_query(
