@@ -18,7 +18,9 @@
                 ~ ledger_format ~ "'."
             ) }}
         {% endif %}
-        {% if ledger_file_count(ledger_path ~ '/*') == 0 %}
+        {# glob() lists files only: look one folder down too #}
+        {% if ledger_file_count(ledger_path ~ '/*')
+            + ledger_file_count(ledger_path ~ '/*/*') == 0 %}
             {{ exceptions.raise_compiler_error(
                 "ledger_path '" ~ ledger_path ~ "' does not exist or is empty. "
                 ~ "Pass --vars '{ledger_path: DIR}' with a directory holding "
