@@ -41,7 +41,7 @@
             {% endif %}
             {% if row_count == 0 %}
                 {% set empty_message = "ledger table " ~ table ~ " is empty ('" ~ location
-                    ~ "' holds a header but no rows): check the export job that wrote it, "
+                    ~ "' has no rows): check the export job that wrote it, "
                     ~ "an empty export is almost always a failed one" %}
                 {# a ledger without subscriptions is possible (credits sold without
                    plans); without rows, users, events or plans it is not #}

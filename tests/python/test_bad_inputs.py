@@ -30,7 +30,7 @@ def test_empty_credit_histories_stops_at_the_start(build_ledger: BuildLedger,
     run = build_ledger(ledger_dir=ledger_dir, check=False)
     assert not run.result.ok
     assert (f"ledger table credit_histories is empty ('{ledger_dir}/credit_histories.csv' "
-            "holds a header but no rows): check the export job that wrote it, an empty "
+            "has no rows): check the export job that wrote it, an empty "
             "export is almost always a failed one.") in run.result.output
     assert run.result.results == []  # no node ran
 
@@ -40,7 +40,7 @@ def test_empty_users_stops_at_the_start(build_ledger: BuildLedger, tmp_path: Pat
     write_ledger(ledger_dir, ledger(ROWS, users=[]))
     run = build_ledger(ledger_dir=ledger_dir, check=False)
     assert not run.result.ok
-    assert f"ledger table users is empty ('{ledger_dir}/users.csv' holds a header" \
+    assert f"ledger table users is empty ('{ledger_dir}/users.csv' has no rows)" \
         in run.result.output
 
 

@@ -167,7 +167,8 @@ def test_rows_in_equal_clean_plus_quarantined(built: BuiltLedger) -> None:
 
 
 def test_parquet_ledger_gives_the_same_staging(build_ledger: BuildLedger, built: BuiltLedger) -> None:
-    parquet = build_ledger(ledger(CLEAN + DIRTY), command=SELECT, fmt="parquet")
+    parquet = build_ledger(ledger(CLEAN + DIRTY), command=SELECT, fmt="parquet",
+                           extra_vars={"max_quarantined_share": 1})
     query = ("select * from intermediate.int_ledger_entries "
              "order by credit_history_id")
     assert parquet.rows(query) == built.rows(query)
