@@ -152,3 +152,38 @@
         as decimal(38, 3)
     )
 {%- endmacro %}
+
+{# `meta_data` as JSON text, whatever type the export gave it: text stays
+   as it is; a Parquet STRUCT, MAP or JSON column is written as JSON. #}
+{% macro meta_data_text(expression) -%}
+    {{ return(adapter.dispatch('meta_data_text', 'credit_ledger')(expression)) }}
+{%- endmacro %}
+
+{% macro default__meta_data_text(expression) -%}
+    cast({{ expression }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro duckdb__meta_data_text(expression) -%}
+    {# typeof() is the column's type, fixed per query: one branch applies #}
+    case
+        when typeof({{ expression }}) = 'VARCHAR'
+            then cast({{ expression }} as varchar)
+        else cast(to_json({{ expression }}) as varchar)
+    end
+{%- endmacro %}
+
+{# The source columns whose text is present but does not parse, as one text
+   (`credits, created_at`), null when every present value parsed. Takes a
+   mapping of source column -> its parsed expression. #}
+{% macro unparseable_columns(parsed_by_column) -%}
+    nullif(concat_ws(
+        ', '
+        {%- for column, parsed in parsed_by_column.items() %},
+        case
+            when nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '') is not null
+                and ({{ parsed }}) is null
+                then '{{ column }}'
+        end
+        {%- endfor %}
+    ), '')
+{%- endmacro %}

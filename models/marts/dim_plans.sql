@@ -8,6 +8,7 @@ final as (
         plan_name,
         tier as plan_tier,
         billing_interval,
+        unparseable_columns,
         monthly_credits_milli,
         {{ to_credits('monthly_credits_milli') }} as monthly_credits,
         price_minor_units,

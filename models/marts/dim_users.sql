@@ -22,6 +22,7 @@ final as (
         users.email_domain,
         plans.plan_name,
         plans.tier as plan_tier,
+        users.unparseable_columns,
         users.monthly_credits_milli,
         users.credits_snapshot_milli,
         cast(coalesce(user_balances.ledger_row_count, 0) as bigint) as ledger_row_count,

@@ -7,6 +7,8 @@
 --   unknown_user        ledger rows for a user_id missing from `users`
 --   quarantined_rows    some of the user's rows could not be placed on the
 --                       balance (duplicates aside): the ledger is incomplete
+--   unparseable_snapshot users.credits is present but not a number: the
+--                       snapshot cannot be compared (not a mismatch)
 --   snapshot_mismatch   users.credits differs from the app's own chain end:
 --                       the app contradicts itself
 --   chain_breaks        the app's chain breaks (concurrent writes, gaps), so
@@ -41,6 +43,14 @@ allocations as (
 
 fifo_events as (
     select * from {{ ref('int_fifo_events') }}
+    where {{ is_affected_user() }}
+),
+
+users as (
+    select
+        user_id,
+        has_unparseable_credits
+    from {{ ref('stg_ledger__users') }}
     where {{ is_affected_user() }}
 ),
 
@@ -114,7 +124,8 @@ combined as (
         coalesce(user_balances.has_snapshot_chain_mismatch, false)
             as has_snapshot_chain_mismatch,
         coalesce(user_balances.has_snapshot_ledger_mismatch, false)
-            as has_snapshot_ledger_mismatch
+            as has_snapshot_ledger_mismatch,
+        coalesce(users.has_unparseable_credits, false) as has_unparseable_snapshot
     from all_users
     left join user_balances
         on all_users.user_id = user_balances.user_id
@@ -126,6 +137,8 @@ combined as (
         on all_users.user_id = unfunded.user_id
     left join ledger_at_as_of
         on all_users.user_id = ledger_at_as_of.user_id
+    left join users
+        on all_users.user_id = users.user_id
 ),
 
 final as (
@@ -134,6 +147,7 @@ final as (
         case
             when not is_known_user then 'unknown_user'
             when unplaced_row_count > 0 then 'quarantined_rows'
+            when has_unparseable_snapshot then 'unparseable_snapshot'
             when has_snapshot_chain_mismatch then 'snapshot_mismatch'
             when concurrent_write_count + gap_count > 0 then 'chain_breaks'
             when has_snapshot_ledger_mismatch then 'ledger_mismatch'
@@ -158,7 +172,8 @@ final as (
         {{ to_credits('open_lot_milli - unfunded_debt_milli') }} as lot_balance_credits,
         is_known_user,
         has_snapshot_chain_mismatch,
-        has_snapshot_ledger_mismatch
+        has_snapshot_ledger_mismatch,
+        has_unparseable_snapshot
     from combined
 )
 

@@ -10,6 +10,13 @@ renamed as (
         {{ normalise_code('event_type') }} as event_type,
         event_type as event_type_raw,
         {{ normalise_code('calculation_type') }} as calculation_type,
+        {{ unparseable_columns({
+            'id': parse_id('id'),
+            'value': parse_float('value'),
+            'min_amount': to_milli(parse_float('min_amount')),
+            'created_at': parse_utc_timestamp('created_at'),
+            'updated_at': parse_utc_timestamp('updated_at'),
+        }) }} as unparseable_columns,
         case
             when {{ normalise_code('calculation_type') }} = 'fixed'
                 then {{ to_milli(parse_float('value')) }}

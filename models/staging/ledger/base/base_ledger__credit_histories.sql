@@ -14,6 +14,7 @@
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ delete_changed_rows() }}",
+        post_hook="{{ check_quarantine_share() }}",
     )
 }}
 
@@ -40,7 +41,7 @@ parsed as (
         nullif(trim(cast(amount as varchar)), '') as amount_text,
         nullif(trim(cast(previous_amount as varchar)), '') as previous_amount_text,
         description,
-        nullif(trim(meta_data), '') as meta_data,
+        nullif(trim({{ meta_data_text('meta_data') }}), '') as meta_data,
         nullif(trim(cast(created_at as varchar)), '') as created_at_text,
         {{ parse_float('amount') }} as amount,
         {{ parse_float('previous_amount') }} as previous_amount,
