@@ -181,9 +181,21 @@ affected as (
             false as is_new_user
         from changed_users
         union all
-        select user_id, false, false, null, false from crossed_by_as_of
+        select
+            user_id,
+            false as has_edited_rows,
+            false as has_late_rows,
+            null as first_new_at,
+            false as is_new_user
+        from crossed_by_as_of
         union all
-        select user_id, false, false, null, true from new_users
+        select
+            user_id,
+            false as has_edited_rows,
+            false as has_late_rows,
+            null as first_new_at,
+            true as is_new_user
+        from new_users
     ) as signals
     group by user_id
 ),

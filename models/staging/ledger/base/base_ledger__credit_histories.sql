@@ -91,7 +91,10 @@ key_versions as (
         *,
         row_number() over (
             partition by source_row_key
-            order by updated_at desc nulls last, source_row_hash desc, source_row_copy
+            order by
+                updated_at desc nulls last,
+                source_row_hash desc,
+                source_row_copy asc
         ) as id_version_rank
     from key_copies
 ),
@@ -123,9 +126,9 @@ versioned as (
         1 as source_row_copy,
         1 as id_version_rank
     from converted
-    where converted.source_row_key not in (
-        select repeated_keys.source_row_key from repeated_keys
-    )
+    left join repeated_keys
+        on converted.source_row_key = repeated_keys.source_row_key
+    where repeated_keys.source_row_key is null
     union all
     select * from key_versions
 ),

@@ -152,9 +152,17 @@ final as (
         source_row_key,
         source_row_hash,
         user_id as dropped_user_id,
-        {% for column_name in ledger_source_columns() -%}
-            null as {{ column_name }}{{ ',' if not loop.last }}
-        {% endfor %}
+        null as id,
+        null as user_id,
+        null as credit_event_id,
+        null as creditable_type,
+        null as creditable_id,
+        null as amount,
+        null as previous_amount,
+        null as description,
+        null as meta_data,
+        null as created_at,
+        null as updated_at
     from to_drop
 )
 {% else %}
