@@ -18,17 +18,35 @@
         'unparseable_amount': "make the export write amounts with a decimal point, like 12.5 (is the decimal separator a comma?)",
         'missing_created_at': "make the export write every created_at (are the columns shifted?)",
         'unparseable_created_at': "make the export write created_at like 2024-03-01 10:00:00 or 2024-03-01T10:00:00Z (is it a local date format such as 01/03/2024?)",
+        'id_collision': "make the export keep ids unique across users (were two databases merged?)",
+        'amount_out_of_range': "check the unit of amount (are amounts written in milli-credits or cents?) or raise max_abs_amount_credits",
+        'created_at_in_future': "check the clock and time zone of the export (or the now var of this run)",
     } -%}
-    with reasons as (
+    with scoped as (
         select
+            'credit_histories rows' as scope,
+            quarantine_reason
+        from {{ this }}
+        union all
+        select
+            'the credit_histories rows this run loaded' as scope,
+            quarantine_reason
+        from {{ this }}
+        where loaded_at = {{ this_run_loaded_at() }}
+    ),
+
+    reasons as (
+        select
+            scope,
             quarantine_reason,
             count(*) as row_count
-        from {{ this }}
-        group by quarantine_reason
+        from scoped
+        group by scope, quarantine_reason
     ),
 
     shares as (
         select
+            scope,
             sum(row_count) as total_rows,
             coalesce(sum(row_count) filter (where quarantine_reason is not null), 0)
                 as quarantined_rows,
@@ -36,12 +54,26 @@
                 filter (where quarantine_reason is not null) as top_reason,
             max(row_count) filter (where quarantine_reason is not null) as top_rows
         from reasons
+        group by scope
+    ),
+
+    -- the whole table's verdict first
+    over_threshold as (
+        select
+            *,
+            row_number() over (
+                order by scope = 'credit_histories rows' desc
+            ) as verdict_rank
+        from shares
+        where
+            quarantined_rows > total_rows * {{ var('max_quarantined_share') | float }}
+            and (scope = 'credit_histories rows' or total_rows >= 100)
     )
 
     select
         error(
             cast(round(100.0 * top_rows / total_rows) as bigint)
-            || '% of credit_histories rows are quarantined as ' || top_reason
+            || '% of ' || scope || ' are quarantined as ' || top_reason
             || ' (' || cast(round(100.0 * quarantined_rows / total_rows) as bigint)
             || '% quarantined in all, above max_quarantined_share '
             || '{{ var("max_quarantined_share") }}): '
@@ -50,8 +82,8 @@
                 when '{{ reason }}' then '{{ hint | replace("'", "''") }}'
                 {%- endfor %}
             end
-            || ', then run dbt build --full-refresh.'
+            || ', then build again.'
         )
-    from shares
-    where quarantined_rows > total_rows * {{ var('max_quarantined_share') | float }}
+    from over_threshold
+    where verdict_rank = 1
 {% endmacro %}

@@ -85,7 +85,8 @@
 {% macro is_amount_out_of_range(milli_expression) -%}
     coalesce(
         abs({{ milli_expression }})
-        > {{ var('max_abs_amount_credits') * var('credit_scale') }},
+        > {{ ((var('max_abs_amount_credits') | float)
+            * (var('credit_scale') | float)) | int }},
         true
     )
 {%- endmacro %}

@@ -145,7 +145,7 @@ def test_mostly_quarantined_ledger_stops_before_the_marts(build_ledger: BuildLed
     assert ("67% of credit_histories rows are quarantined as unparseable_amount (67% "
             "quarantined in all, above max_quarantined_share 0.5): make the export write "
             "amounts with a decimal point, like 12.5 (is the decimal separator a comma?), "
-            "then run dbt build --full-refresh.") in run.result.output
+            "then build again.") in run.result.output
     assert run.result.status_of("model.credit_ledger.fct_credit_transactions") == "skipped"
 
 
@@ -205,3 +205,18 @@ def test_a_table_both_as_file_and_folder_is_named(build_ledger: BuildLedger,
     assert not run.result.ok
     assert (f"ledger table users is exported twice, as '{ledger_dir}/users.csv' and as the "
             f"folder '{ledger_dir}/users/': keep one of them.") in run.result.output
+
+
+def test_a_broken_daily_file_stops_even_in_a_large_ledger(build_ledger: BuildLedger) -> None:
+    """300 good rows, then a day of 150 rows written with decimal commas:
+    a third of the table, but every row this run loaded."""
+    good = [entry(i, 1 + i % 5, "video_generation", -1.5, "2024-03-02 10:00:00")
+            for i in range(1, 301)]
+    build_ledger(ledger(ROWS[:1] + good))
+    broken = [entry(i, 1 + i % 5, "video_generation", "-1,5", "2024-03-03 10:00:00")
+              for i in range(301, 451)]
+    run = build_ledger(ledger(ROWS[:1] + good + broken), check=False)
+    assert not run.result.ok
+    assert ("100% of the credit_histories rows this run loaded are quarantined as "
+            "unparseable_amount (100% quarantined in all, above max_quarantined_share "
+            "0.5)") in run.result.output
