@@ -167,17 +167,22 @@ def ensure_ledger(users: int, work: Path, python: str) -> Path:
     return ledger
 
 
+def link_other_tables(ledger: Path, folder: Path) -> None:
+    """`folder` gets links to every table of `ledger` but credit_histories."""
+    folder.mkdir(exist_ok=True)
+    for table in ("credit_events", "users", "plans", "subscriptions"):
+        target = folder / f"{table}.parquet"
+        if not target.exists():
+            target.symlink_to(ledger / f"{table}.parquet")
+
+
 def without_last_day(ledger: Path) -> tuple[Path, int, int]:
     """A copy of the ledger whose export stops before its last day (the same
     rows in the same order, the tail cut off), and the two row counts."""
     import duckdb
 
     cut = ledger.with_name(ledger.name + "_minus_day")
-    cut.mkdir(exist_ok=True)
-    for table in ("credit_events", "users", "plans", "subscriptions"):
-        target = cut / f"{table}.parquet"
-        if not target.exists():
-            target.symlink_to(ledger / f"{table}.parquet")
+    link_other_tables(ledger, cut)
     source = str(ledger / "credit_histories.parquet")
     with duckdb.connect() as con:
         total, first_of_last_day = con.execute(
@@ -200,11 +205,7 @@ def redumped(ledger: Path) -> Path:
     import duckdb
 
     out = ledger.with_name(ledger.name + "_redump")
-    out.mkdir(exist_ok=True)
-    for table in ("credit_events", "users", "plans", "subscriptions"):
-        target = out / f"{table}.parquet"
-        if not target.exists():
-            target.symlink_to(ledger / f"{table}.parquet")
+    link_other_tables(ledger, out)
     target = out / "credit_histories.parquet"
     if not target.exists():
         with duckdb.connect() as con:

@@ -130,19 +130,7 @@
                 ~ "The export must be comma-separated with a header row."
             ) }}
         {% endif %}
-        {% set missing = [] %}
-        {% for column_name in required_columns %}
-            {% if column_name | lower not in found_columns %}
-                {% do missing.append(column_name) %}
-            {% endif %}
-        {% endfor %}
-        {% if missing %}
-            {{ exceptions.raise_compiler_error(
-                "ledger file '" ~ file ~ "' is missing required column(s): "
-                ~ missing | join(', ') ~ ". Found: "
-                ~ found_columns | join(', ') ~ "."
-            ) }}
-        {% endif %}
+        {% do stop_if_columns_missing(file, required_columns, found_columns) %}
         {# every line, parsed with the header's columns (no sniffing, which
            fails on a line over max_line_size): a truncated, mis-quoted or
            over-long line is recorded, not fatal #}
@@ -204,6 +192,12 @@
     {% set found_columns = run_query(
         "select column_name from (describe select * from " ~ reader ~ ")"
     ).columns[0].values() | map('lower') | list %}
+    {% do stop_if_columns_missing(location, required_columns, found_columns) %}
+    {{ return(run_query("select count(*) from " ~ reader).columns[0].values()[0]) }}
+{% endmacro %}
+
+{# Stops the run when a ledger file lacks a documented column. #}
+{% macro stop_if_columns_missing(location, required_columns, found_columns) %}
     {% set missing = [] %}
     {% for column_name in required_columns %}
         {% if column_name | lower not in found_columns %}
@@ -216,5 +210,4 @@
             ~ missing | join(', ') ~ ". Found: " ~ found_columns | join(', ') ~ "."
         ) }}
     {% endif %}
-    {{ return(run_query("select count(*) from " ~ reader).columns[0].values()[0]) }}
 {% endmacro %}

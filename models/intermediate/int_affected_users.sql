@@ -165,39 +165,25 @@ new_users as (
     )
 ),
 
+affected_ids as (
+    select user_id from changed_users
+    union
+    select user_id from crossed_by_as_of
+    union
+    select user_id from new_users
+),
+
 affected as (
     select
-        user_id,
-        bool_or(has_edited_rows) as has_edited_rows,
-        bool_or(has_late_rows) as has_late_rows,
-        min(first_new_at) as first_new_at,
-        bool_or(is_new_user) as is_new_user
-    from (
-        select
-            user_id,
-            has_edited_rows,
-            has_late_rows,
-            first_new_at,
-            false as is_new_user
-        from changed_users
-        union all
-        select
-            user_id,
-            false as has_edited_rows,
-            false as has_late_rows,
-            null as first_new_at,
-            false as is_new_user
-        from crossed_by_as_of
-        union all
-        select
-            user_id,
-            false as has_edited_rows,
-            false as has_late_rows,
-            null as first_new_at,
-            true as is_new_user
-        from new_users
-    ) as signals
-    group by user_id
+        affected_ids.user_id,
+        coalesce(bool_or(changed_users.has_edited_rows), false) as has_edited_rows,
+        coalesce(bool_or(changed_users.has_late_rows), false) as has_late_rows,
+        min(changed_users.first_new_at) as first_new_at,
+        affected_ids.user_id in (select new_users.user_id from new_users) as is_new_user
+    from affected_ids
+    left join changed_users
+        on affected_ids.user_id = changed_users.user_id
+    group by affected_ids.user_id
 ),
 
 classified as (

@@ -128,6 +128,12 @@ def merge(*parts: Mapping[str, Sequence[Row]]) -> dict[str, list[Row]]:
 
 # --- generated ledgers written step by step, and database comparison ---
 
+# the scheduled command (unit tests check the SQL, not the data; the dbt
+# build of `make test` runs them), and a build of models and seeds only,
+# for reference builds whose rows are compared
+SCHEDULED = ["build", "--exclude-resource-type", "unit_test"]
+MODELS_ONLY = ["build", "--exclude-resource-type", "test", "unit_test"]
+
 # differ by design between an incremental run and a full refresh
 RUN_ONLY_COLUMNS = {"loaded_at", "previous_as_of"}
 # what one run recomputes or compares

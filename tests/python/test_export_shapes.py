@@ -19,9 +19,9 @@ import duckdb
 
 from credit_ledger.dbt_runner import DbtResult, run_dbt
 from credit_ledger.ledger_files import write_ledger
-from ledgers import assert_same_tables, catalog, entry, generated_ledger, write_rows
-
-SCHEDULED = ["build", "--exclude-resource-type", "unit_test"]
+from ledgers import (
+    MODELS_ONLY, SCHEDULED, assert_same_tables, catalog, entry, generated_ledger, write_rows,
+)
 
 
 def build(db: Path, work: Path, dbt_vars: Mapping[str, Any],
@@ -32,7 +32,7 @@ def build(db: Path, work: Path, dbt_vars: Mapping[str, Any],
 def assert_equals_full_refresh(tmp_path: Path, inc_db: Path,
                                dbt_vars: Mapping[str, Any]) -> None:
     full_db = tmp_path / "rebuilt.duckdb"
-    result = build(full_db, tmp_path / "full", dbt_vars, SCHEDULED + ["--full-refresh"])
+    result = build(full_db, tmp_path / "full", dbt_vars, MODELS_ONLY + ["--full-refresh"])
     assert result.ok, result.output[-6000:]
     assert_same_tables(inc_db, full_db)
 
@@ -51,7 +51,7 @@ def test_redump_in_another_order(tmp_path: Path) -> None:
     inc_db = tmp_path / "incremental.duckdb"
     dbt_vars = {"ledger_path": str(ledger)}
     write_rows(ledger / "credit_histories.csv", header, rows)
-    assert build(inc_db, tmp_path / "step0", dbt_vars).ok
+    assert build(inc_db, tmp_path / "step0", dbt_vars, MODELS_ONLY).ok
     shuffled = list(rows)
     random.Random(3).shuffle(shuffled)
     write_rows(ledger / "credit_histories.csv", header, shuffled)
@@ -69,7 +69,7 @@ def test_redump_with_an_edited_amount(tmp_path: Path) -> None:
     inc_db = tmp_path / "incremental.duckdb"
     dbt_vars = {"ledger_path": str(ledger)}
     write_rows(ledger / "credit_histories.csv", header, rows)
-    assert build(inc_db, tmp_path / "step0", dbt_vars).ok
+    assert build(inc_db, tmp_path / "step0", dbt_vars, MODELS_ONLY).ok
     edited = [list(r) for r in rows]
     target = next(i for i, r in enumerate(edited)
                   if r[col["amount"]].startswith("-") and r[col["id"]]
@@ -98,7 +98,7 @@ def test_hard_delete_and_append(tmp_path: Path) -> None:
     inc_db = tmp_path / "incremental.duckdb"
     dbt_vars = {"ledger_path": str(ledger)}
     write_rows(ledger / "credit_histories.csv", header, rows[:-5])
-    assert build(inc_db, tmp_path / "step0", dbt_vars).ok
+    assert build(inc_db, tmp_path / "step0", dbt_vars, MODELS_ONLY).ok
     deleted = next(r for r in rows[: len(rows) // 2] if r[col["id"]] and r[col["user_id"]])
     final = [r for r in rows if r is not deleted]
     write_rows(ledger / "credit_histories.csv", header, final)
@@ -131,7 +131,7 @@ def test_folder_of_daily_files(tmp_path: Path) -> None:
     cut = len(days) - 3
     for day in days[:cut]:
         write_rows(folder / f"{day}.csv", header, by_day[day])
-    assert build(inc_db, tmp_path / "step0", dbt_vars).ok
+    assert build(inc_db, tmp_path / "step0", dbt_vars, MODELS_ONLY).ok
     for step, day in enumerate(days[cut:], start=1):
         batch = list(by_day[day])
         if step == 2:  # the app re-exports an edited older row in today's file

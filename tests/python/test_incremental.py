@@ -17,7 +17,9 @@ import duckdb
 
 from credit_ledger.dbt_runner import run_dbt
 from credit_ledger.ledger_files import write_ledger
-from ledgers import assert_same_tables, catalog, entry, generated_ledger, write_rows
+from ledgers import (
+    MODELS_ONLY, SCHEDULED, assert_same_tables, catalog, entry, generated_ledger, write_rows,
+)
 
 def plan_batches(header: list[str], rows: list[list[str]]) -> list[list[list[str]]]:
     """Four appends: initial 60%, next 20%, then late rows + re-exports +
@@ -66,7 +68,7 @@ def test_stepwise_incremental_equals_full_refresh(tmp_path: Path) -> None:
         loaded += batch
         write_rows(ledger / "credit_histories.csv", header, loaded)
         work = tmp_path / f"step{step}"
-        result = run_dbt(["build"], db_path=inc_db, work_dir=work, dbt_vars=dbt_vars)
+        result = run_dbt(SCHEDULED, db_path=inc_db, work_dir=work, dbt_vars=dbt_vars)
         assert result.ok, f"step {step}:\n{result.output[-6000:]}"
         if step:
             assert result.status_of("model.credit_ledger.int_credit_allocations") == "success"
@@ -81,7 +83,7 @@ def test_stepwise_incremental_equals_full_refresh(tmp_path: Path) -> None:
     assert all(total > rebuilt for total, rebuilt in affected_counts), affected_counts
     assert affected_counts[1][1] > 0, affected_counts
 
-    result = run_dbt(["build", "--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
+    result = run_dbt(MODELS_ONLY + ["--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
                      dbt_vars=dbt_vars)
     assert result.ok, result.output[-6000:]
 
@@ -103,10 +105,10 @@ def test_build_after_a_partial_and_a_failed_run_equals_full_refresh(tmp_path: Pa
     subscriptions = (ledger / "subscriptions.csv").read_text()
     orphan = "999,999,1,active,2025-01-01 00:00:00,,,2025-01-01 00:00:00\n"
     steps = [
-        (rows[: n // 2], ["build"]),
+        (rows[: n // 2], SCHEDULED),
         (rows[: n * 2 // 3], ["run", "--select", "base_ledger__credit_histories"]),
-        (rows[: n * 5 // 6], ["build"]),
-        (rows, ["build"]),
+        (rows[: n * 5 // 6], SCHEDULED),
+        (rows, SCHEDULED),
     ]
     for step, (loaded, command) in enumerate(steps):
         write_rows(ledger / "credit_histories.csv", header, loaded)
@@ -126,7 +128,7 @@ def test_build_after_a_partial_and_a_failed_run_equals_full_refresh(tmp_path: Pa
         assert con.execute(
             "select count(*) = count(*) filter (where is_rebuilt), count(*) "
             "from intermediate.int_affected_users").fetchone() == (True, 12)
-    result = run_dbt(["build", "--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
+    result = run_dbt(MODELS_ONLY + ["--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
                      dbt_vars=dbt_vars)
     assert result.ok, result.output[-6000:]
     assert_same_tables(inc_db, full_db)
@@ -147,10 +149,10 @@ def test_user_who_joins_users_late_is_recomputed(tmp_path: Path) -> None:
     inc_db, full_db = tmp_path / "incremental.duckdb", tmp_path / "rebuilt.duckdb"
     for step, tables in enumerate([before, after]):
         write_ledger(ledger_dir, {**tables, "credit_histories": rows})
-        result = run_dbt(["build"], db_path=inc_db, work_dir=tmp_path / f"step{step}",
+        result = run_dbt(SCHEDULED, db_path=inc_db, work_dir=tmp_path / f"step{step}",
                          dbt_vars={"ledger_path": str(ledger_dir)})
         assert result.ok, result.output[-6000:]
-    result = run_dbt(["build", "--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
+    result = run_dbt(MODELS_ONLY + ["--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
                      dbt_vars={"ledger_path": str(ledger_dir)})
     assert result.ok, result.output[-6000:]
     with duckdb.connect(str(inc_db), read_only=True) as con:
@@ -188,7 +190,7 @@ def test_builds_with_an_explicit_as_of_between_default_builds(tmp_path: Path) ->
     steps = [(first, {}), (first, {"as_of": "2024-01-05 00:00:00"}), (first + later, {})]
     for step, (rows, extra_vars) in enumerate(steps):
         write_ledger(ledger_dir, {**tables, "credit_histories": rows})
-        result = run_dbt(["build"], db_path=inc_db, work_dir=tmp_path / f"step{step}",
+        result = run_dbt(SCHEDULED, db_path=inc_db, work_dir=tmp_path / f"step{step}",
                          dbt_vars={"ledger_path": str(ledger_dir), **extra_vars})
         assert result.ok, f"step {step}:\n{result.output[-6000:]}"
         with duckdb.connect(str(inc_db), read_only=True) as con:
@@ -198,7 +200,7 @@ def test_builds_with_an_explicit_as_of_between_default_builds(tmp_path: Path) ->
             # user 3's rows all precede the explicit as_of: resumed, and paid
             # back by the new grant; the others had rows FIFO never saw
             assert affected == {1: True, 2: True, 3: False, 99: True}
-    result = run_dbt(["build", "--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
+    result = run_dbt(MODELS_ONLY + ["--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
                      dbt_vars={"ledger_path": str(ledger_dir)})
     assert result.ok, result.output[-6000:]
     assert_same_tables(inc_db, full_db)
@@ -218,10 +220,10 @@ def test_user_deleted_by_a_run_that_did_not_pass_is_removed(tmp_path: Path) -> N
     db, full_db = tmp_path / "incremental.duckdb", tmp_path / "rebuilt.duckdb"
     dbt_vars = {"ledger_path": str(ledger)}
     steps = [
-        (rows, ["build"]),
+        (rows, SCHEDULED),
         (rows[:2], ["run", "--select", "base_ledger__credit_history_changes",
                     "base_ledger__credit_histories"]),
-        (rows[:2], ["build"]),
+        (rows[:2], SCHEDULED),
     ]
     for step, (ledger_rows, command) in enumerate(steps):
         write_ledger(ledger, {**catalog([1]), "credit_histories": ledger_rows})
@@ -232,7 +234,7 @@ def test_user_deleted_by_a_run_that_did_not_pass_is_removed(tmp_path: Path) -> N
         assert con.execute(
             "select user_id, reason from intermediate.int_affected_users order by 1"
         ).fetchall() == [(1, "previous_run_did_not_pass"), (99, "previous_run_did_not_pass")]
-    result = run_dbt(["build", "--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
+    result = run_dbt(MODELS_ONLY + ["--full-refresh"], db_path=full_db, work_dir=tmp_path / "full",
                      dbt_vars=dbt_vars)
     assert result.ok, result.output[-6000:]
     assert_same_tables(db, full_db)
