@@ -22,13 +22,10 @@
 --                        daily case);
 --     as_of_crossed      no new row, but as_of moved across one of their
 --                        lots' expiry or rows.
+-- depends_on: {{ ref('base_ledger__credit_history_changes') }}
 
 with base as (
     select * from {{ ref('base_ledger__credit_histories') }}
-),
-
-changes as (
-    select * from {{ ref('base_ledger__credit_history_changes') }}
 ),
 
 users as (
@@ -64,6 +61,10 @@ users as (
 {%- endif %}
 
 {% if everyone_because is none %}
+changes as (
+    select * from {{ ref('base_ledger__credit_history_changes') }}
+),
+
 as_of_now as (
     select {{ as_of_expression }} as as_of
     from base
