@@ -137,7 +137,8 @@
         database=node.database, schema=node.schema, identifier=node.alias)) }}
 {%- endmacro %}
 
-{# The timestamp stamped on the base rows this run (re)loaded. #}
+{# The time this run started (UTC): stamped on the base rows it (re)loaded,
+   and its "now" unless the var sets one. #}
 {% macro this_run_loaded_at() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}

@@ -15,7 +15,7 @@
    else the time the run started (UTC). #}
 {% macro ledger_now() -%}
     {%- if var('now') is none -%}
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+        {{ this_run_loaded_at() }}
     {%- else -%}
         {{ parse_utc_timestamp("'" ~ var('now') ~ "'") }}
     {%- endif -%}
