@@ -114,11 +114,15 @@ final as (
         value_minor,
         usage_30d_milli,
         projected_used_milli,
-        remaining_milli - projected_used_milli as projected_expired_milli,
+        -- a never-expiring lot the stream does not reach stays open
+        case
+            when expires_at is not null then remaining_milli - projected_used_milli
+            else 0
+        end as projected_expired_milli,
         -- what the configured method recognises as breakage at expiry: the
         -- value not recognised by the credits used by then
         case
-            when remaining_milli > projected_used_milli
+            when expires_at is not null and remaining_milli > projected_used_milli
                 then value_minor - {{ usage_revenue_minor(
                     'value_minor',
                     'consumed_milli + debt_repaid_milli + projected_used_milli',
@@ -140,8 +144,10 @@ final as (
                     ) }})
                 )
         end as projected_exhausted_at,
-        case when remaining_milli > projected_used_milli then expires_at end
-            as projected_expires_at,
+        case
+            when expires_at is not null and remaining_milli > projected_used_milli
+                then expires_at
+        end as projected_expires_at,
         as_of
     from projected
 )
