@@ -70,22 +70,40 @@ EVENTS: tuple[tuple[int, str, str, str, float, float], ...] = (
     (14, "abuse_penalty", "Penalty", "fixed", 25.0, 25.0),
     (15, "admin_debit", "penalty", "fixed", 10.0, 0.0),
 )
-# id, name, tier, monthly_credits, price, billing_interval
+# id, name, tier, monthly_credits, price (per billing interval), billing_interval
 PLANS: tuple[tuple[int, str, str, float, float, str], ...] = (
     (1, "Basic Monthly", "basic", 100.0, 9.0, "month"),
     (2, "Basic Yearly", "basic", 100.0, 90.0, "year"),
     (3, "Pro Monthly", "pro", 500.0, 29.0, "month"),
     (4, "Pro Yearly", "pro", 500.0, 290.0, "year"),
     (5, "Enterprise Monthly", "enterprise", 2500.0, 199.0, "month"),
+    # a retired plan: the app's plans row says 0 credits, its subscribers are
+    # still granted 50 a month (a lot with no usable plan value)
+    (6, "Starter (legacy)", "basic", 0.0, 5.0, "month"),
 )
 PLAN_CREDITS = {p[0]: p[3] for p in PLANS}
-PLAN_PICK = (1,) * 34 + (2,) * 14 + (3,) * 28 + (4,) * 14 + (5,) * 10
+GRANT_CREDITS = {**PLAN_CREDITS, 6: 50.0}  # credits a subscriber gets a month
+YEARLY = {p[0] for p in PLANS if p[5] == "year"}
+PLAN_PICK = (1,) * 34 + (2,) * 14 + (3,) * 28 + (4,) * 14 + (5,) * 10 + (6,) * 4
 USAGE_PICK = (7,) * 28 + (8,) * 20 + (9,) * 10 + (10,) * 7 + (11,) * 22 + (12,) * 13
 CREDITABLE = {7: "video", 8: "caption", 9: "faceless", 10: "real_clone",
               11: "voice", 12: "asset"}
 PACKS = ((50.0, 5.0),) * 8 + ((100.0, 9.0),) * 7 + ((250.0, 20.0),) * 4 + ((1000.0, 70.0),)
 BONUS_EVENTS = (1, 2, 3, 4, 6)
 META_EVENTS = (1, 2, 3, 4)
+# meta_data.price of a credit purchase (the whole lot, currency units): rate
+# of each spelling other than the pack's price as a JSON number
+PRICE_KINDS = (("missing", 0.10), ("text", 0.07), ("zero", 0.03),
+               ("negative", 0.025), ("unparseable", 0.025))
+UNPARSEABLE_PRICES = ("abc", "n/a")
+
+# Churn: share of users who cancel their last subscription; of those, the
+# share whose usage fades first (the rest cancel abruptly while active); and
+# the share of the others whose usage fades although they stay.
+CANCEL_RATE = 0.18
+FADE_BEFORE_CANCEL = 0.75
+FADE_AND_STAY = 0.12
+STRAY_ALLOCATION = 0.3  # cancellers granted once more after the end (a late job)
 
 # Dirt in credit_histories: kind -> rate per row. "Value" kinds are real app
 # values the chain includes; "chain" kinds break previous_amount; the rest
@@ -164,7 +182,8 @@ class Clock:
 class User:
     uid: int
     signup: int
-    stop: int  # no activity from here on (end of subscription, or of the period)
+    stop: int  # no activity from here on (the cancellation, or the period's end)
+    until: int  # no rows at all from here on (the last allocation is before it)
     lam: float  # usage rows per month
     intensity: float  # share of the plan's monthly credits spent per month
     welcome: bool
@@ -172,10 +191,21 @@ class User:
     past_due: bool
     plan: int = 0
     deleted: int | None = None
+    fade: tuple[int, int, float] | None = None  # activity 1 -> floor from a to b
+    stray: int | None = None  # an allocation after the subscription ended
     monthly: float = 0.0
     allocs: list[tuple[int, int, float]] = field(default_factory=list)
     pos: int = 0
     seq: int = 0
+
+    def activity(self, sec: int) -> float:
+        """Share of the user's usual usage (and purchases) at second `sec`."""
+        if self.fade is None or sec <= self.fade[0]:
+            return 1.0
+        a, b, floor = self.fade
+        if sec >= b:
+            return floor
+        return 1.0 - (1.0 - floor) * (sec - a) / (b - a)
 
 
 @dataclass
@@ -269,22 +299,37 @@ class _Ledger:
             if rand() < 0.15 and end - signup > 30 * DAY:  # one plan change
                 at = signup + 7 * DAY + int(rand() * (end - signup - 21 * DAY))
                 other = PLAN_PICK[int(rand() * len(PLAN_PICK))]
-                new_plan = other if other != plan else plan % 5 + 1
+                new_plan = other if other != plan else plan % len(PLANS) + 1
                 spans[0][2:] = [at, at, "canceled"]
                 spans.append([at, new_plan, None, None, "active"])
-            stop, deleted = end, None
+            stop, until, deleted = end, end, None
+            fade: tuple[int, int, float] | None = None
+            stray: int | None = None
             last = spans[-1]
             room = end - last[0] - 8 * DAY
-            if rand() < 0.15 and room > DAY:  # cancels: ends at the period's end
+            if rand() < CANCEL_RATE and room > DAY:
+                # no activity after cancelling; the subscription (and its
+                # allocations) runs to the end of the paid month or year
                 canceled = last[0] + 7 * DAY + int(rand() * room)
-                k = 1
+                step = 12 if last[1] in YEARLY else 1
+                k = step
                 while clock.add_months(last[0], k) <= canceled:
-                    k += 1
+                    k += step
                 ends = clock.add_months(last[0], k)
                 last[2:] = [ends, canceled, "canceled"]
-                stop = min(ends, end)
+                stop, until = canceled, min(ends, end)
+                if rand() < FADE_BEFORE_CANCEL:  # fades over 3-8 weeks, then
+                    quiet = int(rand() * 21 * DAY)  # silent 0-3 weeks
+                    faded = canceled - quiet
+                    fade = (faded - (21 + int(rand() * 35)) * DAY, faded, 0.0)
+                if rand() < STRAY_ALLOCATION and ends + 7 * DAY < end:
+                    stray = ends + 3600 + int(rand() * 20 * 3600)
+                    until = stray + 1
                 if rand() < 0.4 and ends + 21 * DAY < end:
                     deleted = ends + DAY + int(rand() * 20 * DAY)
+            elif rand() < FADE_AND_STAY and end - signup > 60 * DAY:
+                a = signup + 30 * DAY + int(rand() * (end - signup - 60 * DAY))
+                fade = (a, a + (21 + int(rand() * 35)) * DAY, 0.35 * rand())
             past_due = False
             if last[4] == "active":
                 r = rand()
@@ -299,8 +344,8 @@ class _Ledger:
             referral = None
             if rand() < 0.2 and stop - signup > 2 * DAY:
                 referral = signup + DAY + int(rand() * (stop - signup - 2 * DAY))
-            user = User(uid, signup, stop, lam, intensity, welcome, referral, past_due,
-                        plan=last[1], deleted=deleted)
+            user = User(uid, signup, stop, until, lam, intensity, welcome, referral,
+                        past_due, plan=last[1], deleted=deleted, fade=fade, stray=stray)
             self.users.append(user)
             for k, (starts, plan_id, ends, canceled, status) in enumerate(spans):
                 segments.append((starts, uid, k, plan_id, status, ends, canceled))
@@ -309,11 +354,17 @@ class _Ledger:
                 segments, 1):
             self.subs.append([sub_id, uid, plan_id, status, starts, ends_at, canceled_at,
                               starts])
-            user, credits = self.users[uid - 1], PLAN_CREDITS[plan_id]
+            user, credits = self.users[uid - 1], GRANT_CREDITS[plan_id]
             k, until = 0, min(end, end if ends_at is None else ends_at)
             while (t := clock.add_months(starts, k)) < until:
                 user.allocs.append((t, sub_id, credits))
                 k += 1
+        for user in self.users:
+            if user.stray is not None:
+                # the renewal job ran before the cancellation reached it: one
+                # more allocation of the last subscription after it ended
+                _, sub_id, credits = user.allocs[-1]
+                user.allocs.append((user.stray, sub_id, credits))
 
     # ----------------------------------------------------------- generation
     def _stamp(self, sec: int) -> tuple[int, int]:
@@ -324,6 +375,24 @@ class _Ledger:
         if r < 0.85:
             return sec * US, 1
         return sec * US + 1 + int(self.rng.random() * 999_999), 2
+
+    def _price(self, price: float) -> str:
+        """The `, "price": ...` part of a purchase's meta_data (may be empty)."""
+        r = self.rng.random()
+        for kind, rate in PRICE_KINDS:
+            if r >= rate:
+                r -= rate
+                continue
+            if kind == "missing":
+                return ""
+            if kind == "text":
+                return f', "price": "{price:.2f}"'
+            if kind == "zero":
+                return ', "price": 0'  # a free pack: a real price of 0
+            if kind == "negative":
+                return f', "price": {-price}'
+            return f', "price": "{UNPARSEABLE_PRICES[int(r / rate * 2)]}"'
+        return f', "price": {price}'
 
     def _user_window(self, u: User, a: int, b: int, rows: list[list[Any]]) -> None:
         """Append user `u`'s rows with created_at in [a, b)."""
@@ -365,18 +434,26 @@ class _Ledger:
             row(ts, style, 3, 25.0, "Referral bonus",
                 f'{{"referrer_id": {1 + int(rand() * self.n_users)}, '
                 f'"expires_at": "{clock.iso(u.referral + 14 * DAY)}"}}')
+        fading = u.fade is not None
         for _ in range(int(frac / 3 + rand())):
             credits, price = PACKS[int(rand() * len(PACKS))]
-            ts, style = stamp(lo + int(rand() * span))
+            sec = lo + int(rand() * span)
+            if fading and rand() >= u.activity(sec):
+                continue
+            ts, style = stamp(sec)
+            order = f'"order_id": "ord_{self.rng.getrandbits(40):010x}"'
             row(ts, style, 4, credits, f"Credit purchase ({int(credits)} credits)",
-                f'{{"order_id": "ord_{self.rng.getrandbits(40):010x}", "price": {price}}}')
+                f"{{{order}{self._price(price)}}}")
         per_use = u.intensity * u.monthly / u.lam
         last: list[Any] | None = None
         for _ in range(int(u.lam * frac * (0.6 + 0.8 * rand()) + rand())):
             if last is not None and rand() < 0.003:
                 ts, style = last[TS], last[STYLE]  # a batch: same instant
             else:
-                ts, style = stamp(lo + int(rand() * span))
+                sec = lo + int(rand() * span)
+                if fading and rand() >= u.activity(sec):
+                    continue  # usage thinned out as the user fades
+                ts, style = stamp(sec)
             ev = USAGE_PICK[int(rand() * 100)]
             amount, desc = _usage(ev, per_use * (0.3 + 1.4 * rand()))
             last = row(ts, style, ev, amount, desc, None, CREDITABLE[ev])
@@ -578,7 +655,7 @@ class _Ledger:
         for w, (a, b) in enumerate(windows):
             rows: list[list[Any]] = []
             for u in self.users:
-                if u.signup < b and u.stop > a:
+                if u.signup < b and u.until > a:
                     self._user_window(u, a, b, rows)
             sinks["credit_histories"].write(self._emit(rows, w == len(windows) - 1))
         off: dict[int, float] = {}
@@ -593,7 +670,7 @@ class _Ledger:
             last = max(u.signup, self.last_ts[u.uid] // US, u.deleted or 0)
             credits = self.bal[u.uid] + off.get(u.uid, 0.0)
             users.append([u.uid, f"user{u.uid}@example.com", u.plan, credits,
-                          PLAN_CREDITS[u.plan], clock.out(u.signup), clock.out(last),
+                          GRANT_CREDITS[u.plan], clock.out(u.signup), clock.out(last),
                           clock.out(u.deleted)])
         sinks["users"].write(users)
         for sink in sinks.values():

@@ -118,7 +118,7 @@ def test_row_counts_and_fixed_catalog(dirty: tuple[Path, dict[str, int]]) -> Non
         ("1", "monthly_allocation", "bonus"), ("2", "welcome_bonus", "Bonus"),
         ("3", "referral_bonus", "bonus ")]
     assert _scalar(con, "select count(distinct tier) from plans") == 3
-    assert _scalar(con, "select count(distinct plan_id) from subscriptions") == 5
+    assert _scalar(con, "select count(distinct plan_id) from subscriptions") == 6
 
 
 def test_every_kind_of_dirt_is_present(dirty: tuple[Path, dict[str, int]]) -> None:
@@ -230,3 +230,99 @@ def test_clean_run_has_realistic_shape(clean: Path) -> None:
     assert _scalar(con, "select count(*) from h where credit_event_id = '2'"
                         " and meta_data not like '%expires_at%'") == 0
     assert _scalar(con, "select count(distinct user_id) from h where prev + amt < 0") >= 1
+
+
+def test_every_lot_value_case_is_present(clean: Path) -> None:
+    # contract section 9: each way a purchase price or a plan can value a lot
+    con = _con(clean)
+    prices = dict(con.execute("""
+        with purchases as (
+            select json_extract(meta_data, '$.price') as price from h
+            where credit_event_id = '4')
+        select
+            case
+                when price is null then 'missing'
+                when json_type(price) = 'VARCHAR' and try_cast(price ->> '$' as double)
+                     is null then 'unparseable'
+                when json_type(price) = 'VARCHAR' then 'text'
+                when price::double < 0 then 'negative'
+                when price::double = 0 then 'zero'
+                else 'number'
+            end,
+            count(*)
+        from purchases group by 1""").fetchall())
+    assert set(prices) == {"number", "missing", "text", "zero", "negative", "unparseable"}
+    assert prices["number"] > sum(prices.values()) / 2, prices
+    assert _scalar(con, """
+        select count(*) from h where credit_event_id = '4'
+          and meta_data like '%"price": "%.__"%'""") >= 1  # numeric text like "12.50"
+    # monthly and yearly plans, each with subscribers; a year costs ~10 months
+    intervals = dict(con.execute("""
+        select billing_interval, count(distinct s.id) from plans as p
+        join subscriptions as s on s.plan_id = p.id group by 1""").fetchall())
+    assert set(intervals) == {"month", "year"} and min(intervals.values()) >= 3
+    ratios = [r for (r,) in con.execute("""
+        select y.price::double / m.price::double from plans as y
+        join plans as m on m.tier = y.tier and m.monthly_credits = y.monthly_credits
+          and m.billing_interval = 'month'
+        where y.billing_interval = 'year'""").fetchall()]
+    assert ratios and all(8 <= r <= 12 for r in ratios)
+    # a plan that grants no usable credits per month, with allocations
+    assert _scalar(con, """
+        select count(*) from h join subscriptions as s
+          on s.id = json_extract_string(h.meta_data, '$.subscription_id')
+        join plans as p on p.id = s.plan_id
+        where h.credit_event_id = '1' and p.monthly_credits::double = 0""") >= 1
+    # allocations while no subscription of the user runs
+    assert _scalar(con, """
+        select count(*) from h where credit_event_id = '1' and not exists (
+            select 1 from subscriptions as s
+            where s.user_id = h.user_id and s.starts_at::timestamp <= h.ts
+              and (s.ends_at is null or h.ts < s.ends_at::timestamp))""") >= 1
+
+
+def test_cancelling_users_usage_fades_more_often_than_not(clean: Path) -> None:
+    con = _con(clean)
+    # usage in the 30 days before each cancellation against the 30 before
+    # those (plan changes end one subscription at its cancellation: not churn)
+    declined, steady = _row(con, f"""
+        with cancels as (
+            select s.user_id, s.canceled_at::timestamp as canceled_at from subscriptions as s
+            join users as u on u.id = s.user_id
+            where s.canceled_at < s.ends_at
+              and s.canceled_at::timestamp >= u.created_at::timestamp + interval 60 day),
+        windows as (
+            select c.user_id,
+                coalesce(-sum(amt) filter (where ts >= c.canceled_at - interval 30 day), 0)
+                    as last_30,
+                coalesce(-sum(amt) filter (where ts < c.canceled_at - interval 30 day), 0)
+                    as prior_30
+            from cancels as c left join h
+              on h.user_id = c.user_id and h.credit_event_id in {USAGE}
+             and h.ts >= c.canceled_at - interval 60 day and h.ts < c.canceled_at
+            group by c.user_id, c.canceled_at)
+        select count(*) filter (where last_30 < prior_30),
+            count(*) filter (where last_30 >= prior_30)
+        from windows""")
+    assert declined > 2 * steady, (declined, steady)
+    assert steady >= 1  # some cancel abruptly while active
+    # and usage fades for some who stay: a 60-day drop by more than half
+    # while the subscription keeps running
+    assert _scalar(con, f"""
+        with months as (
+            select unnest(generate_series(timestamp '2025-03-01', timestamp '2025-08-01',
+                                          interval 1 month)) as month_start),
+        stayers as (
+            select user_id from subscriptions group by 1
+            having count(*) filter (where canceled_at < ends_at) = 0),
+        windows as (
+            select m.month_start, h.user_id,
+                -sum(amt) filter (where ts >= m.month_start - interval 30 day) as last_30,
+                -sum(amt) filter (where ts < m.month_start - interval 30 day) as prior_30
+            from months as m join h
+              on h.ts >= m.month_start - interval 60 day and h.ts < m.month_start
+            where h.credit_event_id in {USAGE}
+              and h.user_id in (select user_id from stayers)
+            group by all)
+        select count(distinct user_id) from windows
+        where coalesce(last_30, 0) < 0.3 * prior_30""") >= 1
