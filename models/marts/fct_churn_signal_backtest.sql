@@ -2,8 +2,9 @@
 -- and risk level: the users with a subscription running at the month start,
 -- their risk by the rule of fct_user_credit_health evaluated with only the
 -- days before the month start (no look-ahead), and how many of them cancelled
--- in the next 30 days. Months whose next 30 days are not all before as_of
--- are left out (their outcome is not known yet).
+-- in the next 30 days (a plan change is not a cancellation). Months whose
+-- next 30 days are not all before as_of are left out (their outcome is not
+-- known yet).
 
 with burn as (
     select * from {{ ref('fct_burn_rate_daily') }}
@@ -71,15 +72,37 @@ population as (
             )
 ),
 
+-- a cancelled subscription the user did not replace: a plan change ends
+-- the old one as cancelled and starts the next within a day
+churned as (
+    select
+        cancelled.user_id,
+        cancelled.canceled_at
+    from subscriptions as cancelled
+    where
+        cancelled.canceled_at is not null
+        and not exists (
+            select 1
+            from subscriptions as replacement
+            where
+                replacement.user_id = cancelled.user_id
+                and replacement.subscription_id != cancelled.subscription_id
+                and replacement.starts_at
+                >= {{ dbt.dateadd('day', -1, 'coalesce(cancelled.ends_at, cancelled.canceled_at)') }}
+                and replacement.starts_at
+                <= {{ dbt.dateadd('day', 1, 'coalesce(cancelled.ends_at, cancelled.canceled_at)') }}
+        )
+),
+
 cancellations as (
     select distinct
         evaluated_months.month_start,
-        subscriptions.user_id
+        churned.user_id
     from evaluated_months
-    inner join subscriptions
+    inner join churned
         on
-            subscriptions.canceled_at >= evaluated_months.month_start
-            and subscriptions.canceled_at
+            churned.canceled_at >= evaluated_months.month_start
+            and churned.canceled_at
             < {{ dbt.dateadd('day', 30, 'evaluated_months.month_start') }}
 ),
 
