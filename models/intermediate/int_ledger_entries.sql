@@ -68,6 +68,7 @@ final as (
         amount_milli,
         previous_amount_milli,
         case when amount_milli > 0 then expiry_days end as expiry_days,
+        case when amount_milli > 0 then meta_price_minor end as meta_price_minor,
         is_known_event,
         -- the sign of amount decides direction; a disagreeing event is flagged
         coalesce(

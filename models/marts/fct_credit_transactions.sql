@@ -35,28 +35,6 @@ services as (
     select * from {{ ref('services') }}
 ),
 
--- the plan at the time of the row: the subscription running at occurred_at
--- (starts_at <= t < ends_at); when several overlap, the latest started
-plan_at_time as (
-    select
-        entries.credit_history_id,
-        subscriptions.subscription_id,
-        subscriptions.plan_id
-    from entries
-    inner join subscriptions
-        on
-            entries.user_id = subscriptions.user_id
-            and entries.occurred_at >= subscriptions.starts_at
-            and (
-                subscriptions.ends_at is null
-                or entries.occurred_at < subscriptions.ends_at
-            )
-    qualify row_number() over (
-        partition by entries.credit_history_id
-        order by subscriptions.starts_at desc, subscriptions.subscription_id desc
-    ) = 1
-),
-
 final as (
     select
         entries.credit_history_id,
@@ -95,7 +73,9 @@ final as (
     from entries
     inner join balances
         on entries.credit_history_id = balances.credit_history_id
-    left join plan_at_time
+    -- the plan at the time of the row (macros/plan_at_time.sql)
+    left join {{ plan_at_time('entries', 'credit_history_id', 'occurred_at', 'subscriptions') }}
+        as plan_at_time
         on entries.credit_history_id = plan_at_time.credit_history_id
     left join plans
         on plan_at_time.plan_id = plans.plan_id

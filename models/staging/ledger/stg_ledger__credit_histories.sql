@@ -30,7 +30,15 @@ clean as (
         has_unparseable_previous_amount,
         occurred_at,
         updated_at,
-        meta_expires_at
+        meta_expires_at,
+        -- the price paid for the row's credits (meta_data.price, currency
+        -- units, numeric text counts), in minor units; null when missing,
+        -- negative or unparseable (contract section 9)
+        case
+            when not has_malformed_meta_data
+                and {{ parse_float(json_key_text('meta_data', 'price')) }} >= 0
+                then {{ to_minor_units(parse_float(json_key_text('meta_data', 'price'))) }}
+        end as meta_price_minor
     from base
     where quarantine_reason is null
 )

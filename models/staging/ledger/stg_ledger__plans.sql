@@ -17,13 +17,7 @@ renamed as (
         {{ to_milli(parse_float('monthly_credits')) }} as monthly_credits_milli,
         -- a price of a trillion or more (currency units) is not a plan
         -- price: null, like an unparseable one, rather than a failed cast
-        case
-            when abs({{ parse_float('price') }}) < 1e12
-                then cast(
-                    round({{ parse_float('price') }} * {{ var('currency_minor_units') }})
-                    as bigint
-                )
-        end as price_minor_units,
+        {{ to_minor_units(parse_float('price')) }} as price_minor_units,
         {{ parse_utc_timestamp('created_at') }} as created_at
     from source
 )

@@ -1,0 +1,32 @@
+{#
+    Timestamps as integer microseconds since the epoch and back, for the
+    exact arithmetic of projections.
+#}
+{% macro epoch_microseconds(timestamp_expression) -%}
+    {{ return(adapter.dispatch('epoch_microseconds', 'credit_ledger')(timestamp_expression)) }}
+{%- endmacro %}
+
+{% macro default__epoch_microseconds(timestamp_expression) -%}
+    {{ not_supported_on_adapter('epoch_microseconds') }}
+{%- endmacro %}
+
+{% macro duckdb__epoch_microseconds(timestamp_expression) -%}
+    epoch_us({{ timestamp_expression }})
+{%- endmacro %}
+
+{% macro from_epoch_microseconds(microseconds_expression) -%}
+    {{ return(adapter.dispatch('from_epoch_microseconds', 'credit_ledger')(microseconds_expression)) }}
+{%- endmacro %}
+
+{% macro default__from_epoch_microseconds(microseconds_expression) -%}
+    {{ not_supported_on_adapter('from_epoch_microseconds') }}
+{%- endmacro %}
+
+{% macro duckdb__from_epoch_microseconds(microseconds_expression) -%}
+    make_timestamp(cast({{ microseconds_expression }} as bigint))
+{%- endmacro %}
+
+{# The first day of the month of a timestamp or date, as a date. #}
+{% macro month_start(expression) -%}
+    cast({{ dbt.date_trunc('month', expression) }} as date)
+{%- endmacro %}
