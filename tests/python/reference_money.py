@@ -162,9 +162,15 @@ class Projection:
     projected_used_milli: int
     projected_expired_milli: int
     projected_expired_minor: int
-    projected_exhausted_at: datetime | None
+    # microseconds since 1970 (the walk can run past Python's year 9999)
+    projected_exhausted_us: int | None
     projected_expires_at: datetime | None
     exhausted_at_slack_us: int  # see the module docstring
+
+    @property
+    def projected_exhausted_at(self) -> datetime | None:
+        return None if self.projected_exhausted_us is None else from_us(
+            self.projected_exhausted_us)
 
 
 @dataclass(slots=True)
@@ -412,10 +418,10 @@ def project(inputs: MoneyInputs, out: MoneyResult) -> dict[int, Projection]:
                     cursor = Fraction(expires_us)
             used = round_half_away(used_exact) - round_half_away(before)
             expired = 0 if expires_us is None else r - used
-            exhausted_at = None
+            exhausted_us = None
             slack = 0
             if used == r and s > 0:
-                exhausted_at = from_us(round_half_away(cursor))
+                exhausted_us = round_half_away(cursor)
                 gap = abs(round_half_away(used_exact) - used_exact)
                 slack = 0 if gap == 0 else math.ceil(gap * T_US / s) + 1
             expired_minor = 0
@@ -427,6 +433,6 @@ def project(inputs: MoneyInputs, out: MoneyResult) -> dict[int, Projection]:
                     value, used_total, lot.granted_milli, inputs.method,
                     inputs.breakage_rates.get(facts.credit_type, Fraction(0)))
             result[lot.lot_id] = Projection(
-                lot.lot_id, user_id, used, expired, expired_minor, exhausted_at,
+                lot.lot_id, user_id, used, expired, expired_minor, exhausted_us,
                 lot.expires_at if expired > 0 else None, slack)
     return result

@@ -202,7 +202,6 @@ SUBSCRIPTION_SHAPES: list[list[tuple[int, datetime, datetime | None]]] = [
     [(3, BASE, BASE + timedelta(days=40))],  # ended: later allocations have no plan
     [(1, BASE + timedelta(days=30), None)],  # started late
     [(1, BASE, None), (20, BASE + timedelta(days=45), None)],  # the latest start wins
-    [(99, BASE, None)],  # a plan missing from plans
 ]
 
 PURCHASE_META = [
@@ -426,10 +425,13 @@ def builds(money_ledger: tuple[MoneyLedger, Path],
     """Build each configuration once, on first use; with its reference."""
     ledger, folder = money_ledger
     cache: dict[str, Built] = {}
+    failed: dict[str, str] = {}  # a failed build fails its tests once, not rebuilt
     plans = {int(p["id"]): Plan(int(p["id"]), p["price"], p["monthly_credits"],
                                 p["billing_interval"]) for p in PLANS}
 
     def get(name: str) -> Built:
+        if name in failed:
+            pytest.fail(failed[name])
         if name not in cache:
             config = CONFIGS[name]
             work = tmp_path_factory.mktemp(f"money-{name}")
@@ -439,7 +441,9 @@ def builds(money_ledger: tuple[MoneyLedger, Path],
             result = run_dbt(list(config.command), db_path=work / "credits.duckdb",
                              work_dir=work, dbt_vars=dbt_vars)
             if not result.ok:
-                pytest.fail(f"dbt {name} failed:\n{result.output[-8000:]}")
+                failed[name] = f"dbt {name} failed:\n{result.output[-8000:]}"
+                pytest.fail(failed[name])
+            failed[name] = f"the reference failed for {name}"  # until it is done
             as_of = config.as_of or END
             fifo = run_fifo(ledger.events, as_of=as_of)
             money = run_money(MoneyInputs(
@@ -448,6 +452,7 @@ def builds(money_ledger: tuple[MoneyLedger, Path],
                 credit_prices=_seed_fractions("credit_prices", "price_per_credit"),
                 breakage_rates=_seed_fractions("breakage_rates", "breakage_rate"),
                 as_of=as_of, usage_30d=ledger.usage_30d(as_of), method=config.method))
+            del failed[name]
             cache[name] = Built(BuiltLedger(result, work / "credits.duckdb"), money, fifo,
                                 result.elapsed_s)
         return cache[name]
@@ -537,7 +542,10 @@ PROJECTION_COLUMNS = ("user_id", "projected_used_milli", "projected_expired_mill
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_projected_expiry(builds: Any, config: str) -> None:
     built = builds(config)
-    rows = {r["lot_id"]: r for r in _rows(built, "select * from marts.fct_projected_expiry")}
+    rows = {r["lot_id"]: r for r in _rows(
+        built, "select * exclude (projected_exhausted_at), "
+               "epoch_us(projected_exhausted_at) as exhausted_us "
+               "from marts.fct_projected_expiry")}
     expected = {lot_id: tuple(getattr(p, c) for c in PROJECTION_COLUMNS)
                 for lot_id, p in built.money.projections.items()}
     got = {lot_id: tuple(r[c] for c in PROJECTION_COLUMNS) for lot_id, r in rows.items()}
@@ -545,11 +553,10 @@ def test_projected_expiry(builds: Any, config: str) -> None:
     # the exhaustion moment: the walk's, within the rounding slack
     wrong = []
     for lot_id, p in built.money.projections.items():
-        at = rows[lot_id]["projected_exhausted_at"]
-        if (at is None) != (p.projected_exhausted_at is None) or (
-                at is not None and abs(to_us(at) - to_us(p.projected_exhausted_at))
-                > p.exhausted_at_slack_us):
-            wrong.append((lot_id, p.projected_exhausted_at, at, p.exhausted_at_slack_us))
+        at, want = rows[lot_id]["exhausted_us"], p.projected_exhausted_us
+        if (at is None) != (want is None) or (
+                at is not None and abs(at - want) > p.exhausted_at_slack_us):
+            wrong.append((lot_id, want, at, p.exhausted_at_slack_us))
     assert not wrong, f"projected_exhausted_at (lot, expected, got, slack µs): {wrong[:12]}"
 
 
@@ -564,7 +571,7 @@ def test_generated_ledgers_cover_every_case(builds: Any, money_ledger: Any) -> N
                  ("promotional", "list_price", False), ("refund", "list_price", False),
                  ("adjustment", "list_price", False), ("other", "list_price", False)]:
         assert case in sources, case
-    assert {p.plan_id for p in ledger.subscriptions} >= {1, 3, 20, 21, 22, 23, 24, 99}
+    assert {p.plan_id for p in ledger.subscriptions} >= {1, 3, 20, 21, 22, 23, 24}
     kinds = {r.recognition_kind for r in money.recognitions}
     assert kinds == {"usage", "debt_repayment", "breakage"}
     assert any(r.revenue_minor == 0 and r.recognition_kind == "usage" for r in money.recognitions)
@@ -572,7 +579,7 @@ def test_generated_ledgers_cover_every_case(builds: Any, money_ledger: Any) -> N
                for lot in fifo.lots.values())
     assert any(a[4] == "unfunded" for a in fifo.allocations)
     projections = money.projections.values()
-    assert any(p.projected_exhausted_at for p in projections)
+    assert any(p.projected_exhausted_us for p in projections)
     assert any(p.projected_expired_milli and p.projected_used_milli for p in projections)
     assert any(p.exhausted_at_slack_us for p in projections)
     usage = ledger.usage_30d(END)
