@@ -344,6 +344,7 @@ final as (
         {{ to_credits('closing_balance_milli') }} as closing_balance_credits,
         -- days before the user's first row, and days without usage, count
         -- as zero: the sums are always divided by the full window
+        cast(consumed_30d_milli as bigint) as consumed_30d_milli,
         cast(consumed_7d_milli as double) / 7 as consumed_7d_avg_milli,
         cast(consumed_30d_milli as double) / 30 as consumed_30d_avg_milli,
         case
