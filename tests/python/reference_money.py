@@ -159,6 +159,7 @@ class DeferredMonth:
 class Projection:
     lot_id: int
     user_id: int
+    usage_30d_milli: int  # S, the input
     projected_used_milli: int
     projected_expired_milli: int
     projected_expired_minor: int
@@ -433,6 +434,6 @@ def project(inputs: MoneyInputs, out: MoneyResult) -> dict[int, Projection]:
                     value, used_total, lot.granted_milli, inputs.method,
                     inputs.breakage_rates.get(facts.credit_type, Fraction(0)))
             result[lot.lot_id] = Projection(
-                lot.lot_id, user_id, used, expired, expired_minor, exhausted_us,
+                lot.lot_id, user_id, s, used, expired, expired_minor, exhausted_us,
                 lot.expires_at if expired > 0 else None, slack)
     return result

@@ -491,11 +491,12 @@ def _rows(built: Built, sql: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_lot_values(builds: Any, config: str) -> None:
     built = builds(config)
-    expected = {lot_id: (v.value_minor, v.is_value_estimated)
+    expected = {lot_id: (v.value_minor, v.is_value_estimated, v.value_source)
                 for lot_id, v in built.money.values.items()}
-    got = {r["lot_id"]: (r["value_minor"], r["is_value_estimated"])
+    got = {r["lot_id"]: (r["value_minor"], r["is_value_estimated"], r["value_source"])
            for r in _rows(built, "select * from intermediate.int_credit_lots")}
-    assert_same_rows(got, expected, "int_credit_lots", ("value_minor", "is_value_estimated"))
+    assert_same_rows(got, expected, "int_credit_lots",
+                     ("value_minor", "is_value_estimated", "value_source"))
 
 
 RECOGNITION_COLUMNS = ("user_id", "recognised_at", "credits_milli", "revenue_minor",
@@ -533,9 +534,18 @@ def test_deferred_revenue_monthly(builds: Any, config: str) -> None:
         month = month.date() if isinstance(month, datetime) else month
         got[month, r["credit_type"]] = tuple(r[c] for c in DEFERRED_COLUMNS)
     assert_same_rows(got, expected, "fct_deferred_revenue_monthly", DEFERRED_COLUMNS)
+    # and per lot: value less everything recognised
+    got_lots = dict(built.db.rows(
+        "select lots.lot_id, lots.value_minor - coalesce(sum(rec.revenue_minor), 0) "
+        "from intermediate.int_credit_lots as lots "
+        "left join marts.fct_revenue_recognition as rec on lots.lot_id = rec.lot_id "
+        "group by lots.lot_id, lots.value_minor"))
+    assert_same_rows({k: (v,) for k, v in got_lots.items()},
+                     {k: (v,) for k, v in built.money.deferred.items()},
+                     "deferred per lot", ("deferred_minor",))
 
 
-PROJECTION_COLUMNS = ("user_id", "projected_used_milli", "projected_expired_milli",
+PROJECTION_COLUMNS = ("user_id", "usage_30d_milli", "projected_used_milli", "projected_expired_milli",
                       "projected_expired_minor", "projected_expires_at")
 
 
