@@ -31,8 +31,8 @@ import pytest
 from conftest import BuiltLedger
 from credit_ledger.dbt_runner import PROJECT_DIR, run_dbt
 from credit_ledger.ledger_files import write_ledger
-from ledgers import EVENTS, MODELS_ONLY, Row, catalog, entry, with_app_chain
-from reference_fifo import Event, Lot, Result, run_fifo
+from ledgers import MODELS_ONLY, Row, catalog, entry, with_app_chain
+from reference_fifo import Event, Result, run_fifo
 from reference_money import (
     T_US, Debit, LotFacts, MoneyInputs, MoneyResult, Plan, Subscription,
     meta_price_minor, round_half_away, run_money, to_us,
