@@ -36,6 +36,20 @@
     end
 {%- endmacro %}
 
+{# An exact decimal (up to 9 decimals, below 10^29) from text or a number;
+   null when unparseable or out of range. For prices: no float rounding. #}
+{% macro parse_decimal(expression) -%}
+    {{ return(adapter.dispatch('parse_decimal', 'credit_ledger')(expression)) }}
+{%- endmacro %}
+
+{% macro default__parse_decimal(expression) -%}
+    cast({{ expression }} as decimal(38, 9))
+{%- endmacro %}
+
+{% macro duckdb__parse_decimal(expression) -%}
+    try_cast(trim(cast({{ expression }} as varchar)) as decimal(38, 9))
+{%- endmacro %}
+
 {# An integer id; null when unparseable. #}
 {% macro parse_id(expression) -%}
     {{ return(adapter.dispatch('parse_id', 'credit_ledger')(expression)) }}

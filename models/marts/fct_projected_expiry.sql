@@ -12,8 +12,13 @@
 --   D_k = min(D_{k-1} + R_k, cap_k)
 -- and as caps never decrease along the order this unrolls to
 --   D_k = P_k + min(0, min over j <= k of (cap_j - P_j)),  P = running sum of R
--- a running minimum: no recursion, partitioned by user. A fractional daily
--- rate is never rounded: only each lot's cumulative figure is.
+-- a running minimum: no recursion, partitioned by user. The time works the
+-- same way: the stream reaches the end of lot k at
+--   t_k = min(t_{k-1} + R_k x 30 days / S, expires_at_k)
+--       = min(as_of + P_k x 30d / S, min over j <= k of (expires_at_j + (P_k - P_j) x 30d / S))
+-- computed exactly (scaled by S) and rounded once, to the microsecond. A
+-- fractional daily rate is never rounded: only each lot's cumulative credits
+-- (to the milli-credit) and times (to the microsecond) are.
 
 with lots as (
     select * from {{ ref('int_credit_lots') }}
@@ -59,7 +64,8 @@ capped as (
                     [stream_microseconds]
                 ) }}
         end as cap_milli,
-        sum(lots.remaining_milli) over fifo_order as running_remaining_milli
+        sum(lots.remaining_milli) over fifo_order as running_remaining_milli,
+        as_of.as_of as stream_start
     from lots
     cross join as_of
     left join usage_rates
@@ -84,7 +90,14 @@ walked as (
             running_remaining_milli
             + least(0, coalesce(min(cap_milli - running_remaining_milli) over fifo_order, 0))
             as bigint
-        ) as used_through_milli
+        ) as used_through_milli,
+        -- S x (the latest moment the stream can start lot k+1 - ...): the
+        -- running minimum of expires_at_j x S - P_j x 30d, in microseconds
+        min(
+            cast({{ epoch_microseconds('expires_at') }} as {{ wide_integer() }})
+            * usage_30d_milli
+            - cast(running_remaining_milli as {{ wide_integer() }}) * {{ stream_microseconds }}
+        ) over fifo_order as expiry_bound_scaled
     from capped
     window fifo_order as (
         partition by user_id
@@ -96,6 +109,15 @@ walked as (
 projected as (
     select
         *,
+        -- S x t_k in microseconds
+        cast(running_remaining_milli as {{ wide_integer() }}) * {{ stream_microseconds }}
+        + least(
+            cast({{ epoch_microseconds('stream_start') }} as {{ wide_integer() }}) * usage_30d_milli,
+            coalesce(
+                expiry_bound_scaled,
+                cast({{ epoch_microseconds('stream_start') }} as {{ wide_integer() }}) * usage_30d_milli
+            )
+        ) as exhausted_scaled,
         used_through_milli - coalesce(lag(used_through_milli) over (
             partition by user_id
             order by expires_at asc nulls last, granted_at, lot_id
@@ -130,19 +152,12 @@ final as (
                 ) }}
             else 0
         end as projected_expired_minor,
-        -- used up: when the stream has used D credits, never after expiry
+        -- used up: when the stream reaches the end of the lot (t_k above)
         case
             when projected_used_milli = remaining_milli and usage_30d_milli > 0
-                then least(
-                    {{ from_epoch_microseconds(
-                        epoch_microseconds('as_of') ~ ' + '
-                        ~ round_ratio(['used_through_milli', stream_microseconds], ['usage_30d_milli'])
-                    ) }},
-                    coalesce(expires_at, {{ from_epoch_microseconds(
-                        epoch_microseconds('as_of') ~ ' + '
-                        ~ round_ratio(['used_through_milli', stream_microseconds], ['usage_30d_milli'])
-                    ) }})
-                )
+                then {{ from_epoch_microseconds(
+                    round_ratio(['exhausted_scaled'], ['usage_30d_milli'])
+                ) }}
         end as projected_exhausted_at,
         case
             when expires_at is not null and remaining_milli > projected_used_milli

@@ -21,13 +21,14 @@ Deliberately unlike the SQL:
   D = round(E). (Rounding each lot's own exact use instead,
   round(E_k - E_{k-1}), can differ by 1 milli from the spec after a lot that
   a partial expiry cut off at a fractional cumulative use.)
-* the exhaustion moment is the walk's exact moment, as_of + E_k * T / S
-  (then rounded to the microsecond), where the spec uses the rounded
-  cumulative credits D_k. They differ when E_k is fractional (an earlier lot
+* the exhaustion moment is the walk's exact moment (the cursor, rounded to
+  the microsecond once). A moment derived from the rounded cumulative
+  credits D_k instead would differ when E_k is fractional (an earlier lot
   was cut off by its expiry at a fractional use): by |D_k - E_k| * T / S,
-  up to half a milli-credit of time (T / 2S microseconds, 21.6 minutes when
-  S = 1 credit per 30 days). `exhausted_at_slack_us` gives that bound per
-  lot (0 when E_k is an integer: then both are the same rounded value).
+  up to half a milli-credit of time (21.6 minutes when S = 1 credit per 30
+  days). `exhausted_at_slack_us` is that bound per lot (0 when E_k is an
+  integer); the models must match the walk exactly, and the lots with a
+  slack show that they do where it matters.
 """
 
 from __future__ import annotations
@@ -199,9 +200,8 @@ def _json_text(value: Any) -> str | None:
 def meta_price_minor(meta_data: str | None) -> int | None:
     """A purchase's meta_data.price in minor units, or None when missing.
 
-    Per the spec: a finite number >= 0 and < 1e12 read as a double, times 100
-    in double arithmetic, rounded half away from zero (the rounding staging
-    applies to plans.price)."""
+    Read exactly (the decimal text, no float), rounded half away from zero
+    once; missing unless 0 <= price < 1e12."""
     if not meta_data:
         return None
     try:
@@ -214,12 +214,12 @@ def meta_price_minor(meta_data: str | None) -> int | None:
     if text is None:
         return None
     try:
-        price = float(text.strip())
-    except ValueError:
+        price = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
         return None
-    if not math.isfinite(price) or price < 0 or price >= 1e12:
+    if price < 0 or price >= 10**12:
         return None
-    return round_half_away(Fraction(price * MINOR))
+    return round_half_away(price * MINOR)
 
 
 def plan_at(subscriptions: Iterable[Subscription], user_id: int,

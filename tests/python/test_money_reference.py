@@ -10,9 +10,10 @@ plain-Python reference (reference_money.py), row for row.
   fct_revenue_recognition, fct_deferred_revenue_monthly and
   fct_projected_expiry are compared with the reference.
 
-Credits compare exactly. projected_exhausted_at compares exactly except
-where the walk's exact cumulative use is fractional (see reference_money):
-there within the reference's `exhausted_at_slack_us`.
+Everything compares exactly, projected_exhausted_at to the microsecond, also
+where the walk's exact cumulative use is fractional (a lot cut off by its
+expiry part-way through a milli-credit: `exhausted_at_slack_us` > 0 marks
+those lots, where a moment derived from rounded credits would be off).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def test_reference_lot_values() -> None:
     assert meta_price_minor('{"price": "abc"}') is None
     assert meta_price_minor('{"price": null}') is None
     assert meta_price_minor('{not json') is None
-    assert meta_price_minor('{"price": "0.285"}') == 28  # float: 28.499999999999996
+    # exact: 28.5 rounds to 29 (a float product would be 28.499999999999996)
+    assert meta_price_minor('{"price": "0.285"}') == 29
     plans = {1: Plan(1, 120.0, 100.0, "year"), 2: Plan(2, 9.0, 100.0, "month"),
              3: Plan(3, 9.0, 0.0, "month")}
     subs = [Subscription(1, 1, 1, D0), Subscription(2, 2, 2, D0),
@@ -560,12 +562,11 @@ def test_projected_expiry(builds: Any, config: str) -> None:
                 for lot_id, p in built.money.projections.items()}
     got = {lot_id: tuple(r[c] for c in PROJECTION_COLUMNS) for lot_id, r in rows.items()}
     assert_same_rows(got, expected, "fct_projected_expiry", PROJECTION_COLUMNS)
-    # the exhaustion moment: the walk's, within the rounding slack
+    # the exhaustion moment: the walk's, exactly (to the microsecond)
     wrong = []
     for lot_id, p in built.money.projections.items():
         at, want = rows[lot_id]["exhausted_us"], p.projected_exhausted_us
-        if (at is None) != (want is None) or (
-                at is not None and abs(at - want) > p.exhausted_at_slack_us):
+        if at != want:
             wrong.append((lot_id, want, at, p.exhausted_at_slack_us))
     assert not wrong, f"projected_exhausted_at (lot, expected, got, slack µs): {wrong[:12]}"
 

@@ -32,12 +32,19 @@ clean as (
         updated_at,
         meta_expires_at,
         -- the price paid for the row's credits (meta_data.price, currency
-        -- units, numeric text counts), in minor units; null when missing,
-        -- negative or unparseable (contract section 9)
+        -- units, numeric text counts), in minor units, read exactly and
+        -- rounded once; null when missing, negative, unparseable or a
+        -- trillion or more (contract section 9)
         case
-            when not has_malformed_meta_data
-                and {{ parse_float(json_key_text('meta_data', 'price')) }} >= 0
-                then {{ to_minor_units(parse_float(json_key_text('meta_data', 'price'))) }}
+            when
+                not has_malformed_meta_data
+                and {{ parse_decimal(json_key_text('meta_data', 'price')) }} >= 0
+                and {{ parse_decimal(json_key_text('meta_data', 'price')) }} < 1e12
+                then cast(
+                    round({{ parse_decimal(json_key_text('meta_data', 'price')) }}
+                        * {{ var('currency_minor_units') }})
+                    as bigint
+                )
         end as meta_price_minor
     from base
     where quarantine_reason is null
