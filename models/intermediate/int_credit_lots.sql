@@ -167,8 +167,9 @@ valued as (
             ) }}
         ) as value_minor,
         case
-            when paid.paid_minor is not null then
-                case when lots.credit_type = 'purchase' then 'meta_price' else 'plan_price' end
+            when paid.paid_minor is not null
+                then
+                    case when lots.credit_type = 'purchase' then 'meta_price' else 'plan_price' end
             else 'list_price'
         end as value_source,
         paid.paid_minor is null

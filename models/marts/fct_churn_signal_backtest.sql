@@ -18,10 +18,16 @@ as_of as (
     select {{ ledger_as_of() }} as as_of
 ),
 
+first_day as (
+    select min(activity_date) as first_date from burn
+),
+
 month_starts as (
-    select distinct {{ month_start('days.date_day') }} as month_start
-    from {{ date_series('(select min(activity_date) from burn)', '(select as_of from as_of)') }}
-        as days
+    select distinct {{ month_start('calendar_days.date_day') }} as month_start
+    from {{ date_series(
+        '(select first_day.first_date from first_day)',
+        '(select as_of.as_of from as_of)'
+    ) }} as calendar_days
 ),
 
 evaluated_months as (
@@ -32,8 +38,9 @@ evaluated_months as (
         {{ dbt.dateadd('day', -1, 'month_starts.month_start') }} as evaluated_on
     from month_starts
     cross join as_of
+    cross join first_day
     where
-        month_starts.month_start > (select min(activity_date) from burn)
+        month_starts.month_start > first_day.first_date
         and {{ dbt.dateadd('day', 30, 'month_starts.month_start') }} <= as_of.as_of
 ),
 
@@ -61,14 +68,14 @@ population as (
     from evaluated_months
     inner join subscriptions
         on
-            subscriptions.starts_at <= evaluated_months.month_start
+            evaluated_months.month_start >= subscriptions.starts_at
             and (
                 subscriptions.ends_at is null
-                or subscriptions.ends_at > evaluated_months.month_start
+                or evaluated_months.month_start < subscriptions.ends_at
             )
             and (
                 subscriptions.canceled_at is null
-                or subscriptions.canceled_at >= evaluated_months.month_start
+                or evaluated_months.month_start <= subscriptions.canceled_at
             )
 ),
 
@@ -87,10 +94,12 @@ churned as (
             where
                 replacement.user_id = cancelled.user_id
                 and replacement.subscription_id != cancelled.subscription_id
-                and replacement.starts_at
-                >= {{ dbt.dateadd('day', -1, 'coalesce(cancelled.ends_at, cancelled.canceled_at)') }}
-                and replacement.starts_at
-                <= {{ dbt.dateadd('day', 1, 'coalesce(cancelled.ends_at, cancelled.canceled_at)') }}
+                and replacement.starts_at >= {{ dbt.dateadd(
+                    'day', -1, 'coalesce(cancelled.ends_at, cancelled.canceled_at)'
+                ) }}
+                and replacement.starts_at <= {{ dbt.dateadd(
+                    'day', 1, 'coalesce(cancelled.ends_at, cancelled.canceled_at)'
+                ) }}
         )
 ),
 
@@ -101,7 +110,7 @@ cancellations as (
     from evaluated_months
     inner join churned
         on
-            churned.canceled_at >= evaluated_months.month_start
+            evaluated_months.month_start <= churned.canceled_at
             and churned.canceled_at
             < {{ dbt.dateadd('day', 30, 'evaluated_months.month_start') }}
 ),
@@ -138,7 +147,7 @@ final as (
     select
         month_start,
         churn_risk,
-        cast(count(*) as bigint) as users,
+        cast(count(*) as bigint) as users,  -- noqa: RF04
         cast(sum(case when cancelled_next_30d then 1 else 0 end) as bigint)
             as cancelled_next_30d,
         cast(sum(case when cancelled_next_30d then 1 else 0 end) as double)

@@ -55,13 +55,13 @@ first_months as (
 months as (
     select distinct
         first_months.credit_type,
-        {{ month_start('days.date_day') }} as month_start
+        {{ month_start('calendar_days.date_day') }} as month_start
     from first_months
     cross join {{ date_series(
         '(select min(first_month) from first_months)',
         '(select as_of from as_of)'
-    ) }} as days
-    where days.date_day >= first_months.first_month
+    ) }} as calendar_days
+    where calendar_days.date_day >= first_months.first_month
 ),
 
 movements as (

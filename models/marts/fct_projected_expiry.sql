@@ -77,8 +77,8 @@ capped as (
         -- section 6's order: soonest expiry first, never-expiring last
         order by
             lots.expires_at asc nulls last,
-            lots.granted_at,
-            lots.lot_id
+            lots.granted_at asc,
+            lots.lot_id asc
         rows between unbounded preceding and current row
     )
 ),
@@ -101,7 +101,7 @@ walked as (
     from capped
     window fifo_order as (
         partition by user_id
-        order by expires_at asc nulls last, granted_at, lot_id
+        order by expires_at asc nulls last, granted_at asc, lot_id asc
         rows between unbounded preceding and current row
     )
 ),
@@ -112,15 +112,17 @@ projected as (
         -- S x t_k in microseconds
         cast(running_remaining_milli as {{ wide_integer() }}) * {{ stream_microseconds }}
         + least(
-            cast({{ epoch_microseconds('stream_start') }} as {{ wide_integer() }}) * usage_30d_milli,
+            cast({{ epoch_microseconds('stream_start') }} as {{ wide_integer() }})
+            * usage_30d_milli,
             coalesce(
                 expiry_bound_scaled,
-                cast({{ epoch_microseconds('stream_start') }} as {{ wide_integer() }}) * usage_30d_milli
+                cast({{ epoch_microseconds('stream_start') }} as {{ wide_integer() }})
+                * usage_30d_milli
             )
         ) as exhausted_scaled,
         used_through_milli - coalesce(lag(used_through_milli) over (
             partition by user_id
-            order by expires_at asc nulls last, granted_at, lot_id
+            order by expires_at asc nulls last, granted_at asc, lot_id asc
         ), 0) as projected_used_milli
     from walked
 ),

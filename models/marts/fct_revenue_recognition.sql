@@ -113,6 +113,7 @@ recognised as (
         lots.granted_at,
         lots.plan_id as lot_plan_id,
         lots.value_minor,
+        coalesce(breakage_rates.breakage_rate_ppm, 0) as breakage_rate_ppm,
         case
             when walked.recognition_kind = 'breakage' then lots.value_minor
             else {{ usage_revenue_minor(

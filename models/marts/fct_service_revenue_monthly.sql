@@ -14,7 +14,8 @@ monthly as (
     select
         coalesce(service_name, 'unattributed') as service_name,
         {{ month_start('recognised_at') }} as month_start,
-        count(distinct
+        count(
+            distinct
             case
                 when creditable_id is not null
                     then concat(coalesce(creditable_type, ''), ':', cast(creditable_id as varchar))

@@ -67,11 +67,13 @@ user_projection as (
         {%- for days in [30, 90] %}
         cast(sum(case
             when projected_expires_at <= {{ dbt.dateadd('day', days, 'as_of') }}
-                then projected_expired_milli else 0
+                then projected_expired_milli
+            else 0
         end) as bigint) as projected_breakage_{{ days }}d_milli,
         cast(sum(case
             when projected_expires_at <= {{ dbt.dateadd('day', days, 'as_of') }}
-                then projected_expired_minor else 0
+                then projected_expired_minor
+            else 0
         end) as bigint) as projected_breakage_{{ days }}d_minor
         {%- if not loop.last %},{% endif %}
         {%- endfor %}

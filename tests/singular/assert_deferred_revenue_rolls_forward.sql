@@ -52,8 +52,10 @@ expected_months as (
         credit_type,
         {{ month_start('recognised_at') }} as month_start,
         0 as billed_minor,
-        sum(case when recognition_kind != 'breakage' then revenue_minor else 0 end),
+        sum(case when recognition_kind != 'breakage' then revenue_minor else 0 end)
+            as usage_revenue_minor,
         sum(case when recognition_kind = 'breakage' then revenue_minor else 0 end)
+            as breakage_revenue_minor
     from recognition
     group by 1, 2
 ),
@@ -87,20 +89,22 @@ different_totals as (
         != coalesce(roll_forward.breakage_revenue_minor, 0)
 ),
 
+recognised as (
+    select
+        lot_id,
+        sum(revenue_minor) as revenue_minor
+    from recognition
+    group by 1
+),
+
 deferred_at_as_of as (
     select
         lots.credit_type,
         sum(lots.value_minor - coalesce(recognised.revenue_minor, 0)) as deferred_minor
     from lots
-    left join (
-        select
-            lot_id,
-            sum(revenue_minor) as revenue_minor
-        from recognition
-        group by lot_id
-    ) as recognised
+    left join recognised
         on lots.lot_id = recognised.lot_id
-    group by lots.credit_type
+    group by 1
 ),
 
 last_closing as (

@@ -34,14 +34,18 @@ per_user as (
         count(*) as open_lot_count,
         {%- for days in [30, 90] %}
         sum(case
-            when projected.projected_expires_at
-            <= {{ dbt.dateadd('day', days, 'projected.as_of') }}
-                then projected.projected_expired_milli else 0
+            when
+                projected.projected_expires_at
+                <= {{ dbt.dateadd('day', days, 'projected.as_of') }}
+                then projected.projected_expired_milli
+            else 0
         end) as breakage_{{ days }}d_milli,
         sum(case
-            when projected.projected_expires_at
-            <= {{ dbt.dateadd('day', days, 'projected.as_of') }}
-                then projected.projected_expired_minor else 0
+            when
+                projected.projected_expires_at
+                <= {{ dbt.dateadd('day', days, 'projected.as_of') }}
+                then projected.projected_expired_minor
+            else 0
         end) as breakage_{{ days }}d_minor
         {%- if not loop.last %},{% endif %}
         {%- endfor %}

@@ -54,23 +54,34 @@ cohorts as (
     group by 1
 ),
 
+breakage as (
+    select
+        credit_type,
+        sum(revenue_minor) as breakage_minor
+    from recognition
+    where recognition_kind = 'breakage'
+    group by 1
+),
+
+lot_sums as (
+    select
+        credit_type,
+        sum(granted_milli) as granted_milli,
+        sum(consumed_milli + debt_repaid_milli) as used_milli,
+        sum(expired_milli) as expired_milli,
+        sum(remaining_milli) as open_milli,
+        sum(value_minor) as value_minor
+    from lots
+    group by 1
+),
+
 lot_totals as (
     select
-        lots.credit_type,
-        sum(lots.granted_milli) as granted_milli,
-        sum(lots.consumed_milli + lots.debt_repaid_milli) as used_milli,
-        sum(lots.expired_milli) as expired_milli,
-        sum(lots.remaining_milli) as open_milli,
-        sum(lots.value_minor) as value_minor,
-        (
-            select coalesce(sum(breakage.revenue_minor), 0)
-            from recognition as breakage
-            where
-                breakage.recognition_kind = 'breakage'
-                and breakage.credit_type = lots.credit_type
-        ) as breakage_minor
-    from lots
-    group by lots.credit_type
+        lot_sums.*,
+        coalesce(breakage.breakage_minor, 0) as breakage_minor
+    from lot_sums
+    left join breakage
+        on lot_sums.credit_type = breakage.credit_type
 ),
 
 cohort_differences as (

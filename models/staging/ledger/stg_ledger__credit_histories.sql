@@ -41,8 +41,10 @@ clean as (
                 and {{ parse_decimal(json_key_text('meta_data', 'price')) }} >= 0
                 and {{ parse_decimal(json_key_text('meta_data', 'price')) }} < 1e12
                 then cast(
-                    round({{ parse_decimal(json_key_text('meta_data', 'price')) }}
-                        * {{ var('currency_minor_units') }})
+                    round(
+                        {{ parse_decimal(json_key_text('meta_data', 'price')) }}
+                        * {{ var('currency_minor_units') }}
+                    )
                     as bigint
                 )
         end as meta_price_minor
