@@ -4,8 +4,11 @@
 -- macros/churn_risk.sql (thresholds are vars). The rule is backtested month
 -- by month in fct_churn_signal_backtest.
 
+-- every user in `users` and every user only the ledger knows
 with users as (
-    select * from {{ ref('dim_users') }}
+    select user_id from {{ ref('dim_users') }}
+    union
+    select user_id from {{ ref('int_user_balances') }}
 ),
 
 burn as (

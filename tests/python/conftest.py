@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -13,6 +14,12 @@ from credit_ledger.dbt_runner import DbtResult, run_dbt
 from credit_ledger.ledger_files import write_ledger
 
 Row = Mapping[str, Any]
+
+# dbt's YAML unit tests check model SQL on fixed rows, whatever the ledger:
+# `make test` runs them once (its dbt build step), so the dbt builds of
+# pytest skip them (dbt reads --exclude-resource-type from this variable; a
+# command's own flag wins).
+os.environ.setdefault("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
 
 
 @dataclass

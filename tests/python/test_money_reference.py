@@ -609,13 +609,13 @@ def test_generated_ledgers_cover_every_case(builds: Any, money_ledger: Any) -> N
 def test_crafted_by_hand(builds: Any) -> None:
     """Figures worked out by hand for the crafted users (sample seeds: list
     prices allocation 0.05 and purchase 0.08 per credit; breakage rates
-    allocation 0.30, purchase 0.05; as_of 2024-04-10 12:00, so the 30-day
+    allocation 0.60, purchase 0.05; as_of 2024-04-10 12:00, so the 30-day
     usage window is 2024-03-12 .. 2024-04-10)."""
     prices = _seed_fractions("credit_prices", "price_per_credit")
     rates = _seed_fractions("breakage_rates", "breakage_rate")
     assert (prices["allocation"], prices["purchase"], prices.get("promotional", 0),
             prices.get("refund", 0)) == (Fraction("0.05"), Fraction("0.08"), 0, 0)
-    assert (rates["allocation"], rates["purchase"]) == (Fraction("0.3"), Fraction("0.05"))
+    assert (rates["allocation"], rates["purchase"]) == (Fraction("0.6"), Fraction("0.05"))
     d = datetime
 
     def values(built: Built) -> dict[int, tuple[int, bool]]:
@@ -672,11 +672,12 @@ def test_crafted_by_hand(builds: Any) -> None:
         (900101, 900102, "usage", d(2024, 3, 2, 10), 1000, 35, video, None),
         (900101, 900103, "usage", d(2024, 3, 3, 10), 1000, 35, video, None),
         (900101, 900104, "usage", d(2024, 3, 4, 10), 1000, 30, video, None),
-        # 2417 * 100 / (500 * 0.7) = 690.57 -> 691; true-up 1726
-        (900201, 900202, "usage", d(2024, 3, 10), 100_000, 691, video, 20),
-        (900201, None, "breakage", d(2024, 4, 5), 400_000, 1726, None, 20),
-        # 900 * 30 / (100 * 0.7) = 385.71 -> 386
-        (900302, 900303, "usage", d(2024, 4, 2), 30_000, 386, video, 1),
+        # 2417 * 100 / (500 * 0.4) = 1208.5 -> 1209 (half away from zero);
+        # true-up 2417 - 1209 = 1208
+        (900201, 900202, "usage", d(2024, 3, 10), 100_000, 1209, video, 20),
+        (900201, None, "breakage", d(2024, 4, 5), 400_000, 1208, None, 20),
+        # 900 * 30 / (100 * 0.4) = 675
+        (900302, 900303, "usage", d(2024, 4, 2), 30_000, 675, video, 1),
         # 200 * 2 / (4 * 0.95) = 105.26 -> 105
         (900402, 900401, "debt_repayment", d(2024, 3, 26, 12), 2000, 105, captions, None),
         (900501, None, "breakage", d(2024, 3, 1), 5000, 0, None, None),
@@ -685,8 +686,9 @@ def test_crafted_by_hand(builds: Any) -> None:
     # 9003: S = 30 credits / 30 days = 1 credit a day. The allocation (70
     # left) expires 2024-05-02 00:00, 21.5 days after as_of: 21.5 used, 48.5
     # expire; at_expiry breakage 900 - round(900 * 51.5 / 100) = 900 - 464;
-    # proportional 900 - round(900 * 51.5 / 70) = 900 - 662. The purchase (10)
-    # then runs from 2024-05-02 for 10 days.
+    # proportional 900 - min(900, round(900 * 51.5 / 40)) = 0: the use so far
+    # already recognised the whole value. The purchase (10) then runs from
+    # 2024-05-02 for 10 days.
     # 9004: S = 2 credits, 2 left: exactly 30 days. 9005, 9006: no usage.
     common = [
         (900301, 10_000, 0, 0, d(2024, 5, 12), None),
@@ -698,4 +700,4 @@ def test_crafted_by_hand(builds: Any) -> None:
     assert projections(default) == sorted(
         [(900302, 21_500, 48_500, 436, None, d(2024, 5, 2)), *common], key=repr)
     assert projections(proportional) == sorted(
-        [(900302, 21_500, 48_500, 238, None, d(2024, 5, 2)), *common], key=repr)
+        [(900302, 21_500, 48_500, 0, None, d(2024, 5, 2)), *common], key=repr)
