@@ -44,7 +44,9 @@ evaluated_months as (
         and {{ dbt.dateadd('day', 30, 'month_starts.month_start') }} <= as_of.as_of
 ),
 
--- per user and day: the latest day with usage so far
+-- per user: the days the rule reads (evaluation days and 30 days before)
+-- and the days with usage, each with the latest day with usage so far;
+-- the other days are never read, so the window skips them
 usage_days as (
     select
         user_id,
@@ -54,9 +56,23 @@ usage_days as (
             partition by user_id
             order by activity_date
             rows between unbounded preceding and current row
-        ) as last_usage_date,
-        min(activity_date) over (partition by user_id) as first_activity_date
+        ) as last_usage_date
     from burn
+    where
+        consumed_milli > 0
+        or activity_date in (select evaluated_months.evaluated_on from evaluated_months)
+        or activity_date in (
+            select {{ dbt.dateadd('day', -30, 'evaluated_months.evaluated_on') }}
+            from evaluated_months
+        )
+),
+
+first_days as (
+    select
+        user_id,
+        min(activity_date) as first_activity_date
+    from burn
+    group by 1
 ),
 
 -- users with a subscription running at the month start
@@ -121,7 +137,7 @@ scored as (
         population.user_id,
         {{ churn_risk(
             dbt.datediff(
-                'coalesce(today.last_usage_date, today.first_activity_date)',
+                'coalesce(today.last_usage_date, first_days.first_activity_date)',
                 'population.evaluated_on', 'day'),
             'today.consumed_30d_milli',
             'coalesce(month_before.consumed_30d_milli, 0)'
@@ -137,6 +153,10 @@ scored as (
             population.user_id = month_before.user_id
             and {{ dbt.dateadd('day', -30, 'population.evaluated_on') }}
             = month_before.activity_date
+    left join first_days
+        on
+            population.user_id = first_days.user_id
+            and today.user_id is not null
     left join cancellations
         on
             population.month_start = cancellations.month_start

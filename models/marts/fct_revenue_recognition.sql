@@ -120,7 +120,15 @@ recognised as (
                 'lots.value_minor', 'walked.cumulative_used_milli',
                 'lots.granted_milli', 'coalesce(breakage_rates.breakage_rate_ppm, 0)'
             ) }}
-        end as cumulative_revenue_minor
+        end as cumulative_revenue_minor,
+        -- the cumulative figure before this step (no second window: the
+        -- used credits before it are known)
+        {{ usage_revenue_minor(
+            'lots.value_minor',
+            "walked.cumulative_used_milli - case when walked.recognition_kind = 'breakage' "
+            ~ "then 0 else walked.credits_milli end",
+            'lots.granted_milli', 'coalesce(breakage_rates.breakage_rate_ppm, 0)'
+        ) }} as previous_revenue_minor
     from walked
     inner join lots
         on walked.lot_id = lots.lot_id
@@ -147,10 +155,8 @@ final as (
         cast(recognised.recognised_at as date) as recognised_date,
         recognised.recognition_kind,
         recognised.credits_milli,
-        recognised.cumulative_revenue_minor
-        - coalesce(lag(recognised.cumulative_revenue_minor) over (
-            partition by recognised.lot_id order by recognised.lot_step
-        ), 0) as revenue_minor,
+        recognised.cumulative_revenue_minor - recognised.previous_revenue_minor
+            as revenue_minor,
         recognised.cumulative_credits_milli,
         recognised.cumulative_revenue_minor,
         recognised.credit_type,

@@ -66,6 +66,33 @@ PLANTS = {
         "where lot_id = (select min(lot_id) from marts.fct_projected_expiry)",
 }
 
+# tests that check several identities: a plant for each other one
+MORE_PLANTS = [
+    ("assert_lot_value_is_recognised_or_deferred",
+     "update marts.fct_revenue_recognition set credits_milli = credits_milli + 1 "
+     "where recognition_kind = 'usage' and lot_id = "
+     "(select min(lot_id) from marts.fct_revenue_recognition where recognition_kind = 'usage')"),
+    # the last month: the chain holds, its totals and the last closing do not
+    ("assert_deferred_revenue_rolls_forward",
+     "update marts.fct_deferred_revenue_monthly "
+     "set billed_minor = billed_minor + 1, closing_deferred_minor = closing_deferred_minor + 1 "
+     "where credit_type = 'allocation' and month_start = "
+     "(select max(month_start) from marts.fct_deferred_revenue_monthly)"),
+    # revenue moved to an earlier month: every figure of the mart still adds up
+    ("assert_deferred_revenue_rolls_forward",
+     "update marts.fct_revenue_recognition set recognised_at = recognised_at - interval 40 day "
+     "where (lot_id, lot_step) = (select (lot_id, lot_step) from marts.fct_revenue_recognition "
+     "where revenue_minor > 0 and credit_type = 'allocation' "
+     "order by recognised_at desc, lot_id limit 1)"),
+    ("assert_revenue_marts_match_recognition",
+     "update marts.fct_breakage_cohorts set breakage_minor = breakage_minor + 1 "
+     "where grant_month = (select min(grant_month) from marts.fct_breakage_cohorts)"),
+    ("assert_projection_matches_open_lots",
+     "update marts.fct_user_credit_health "
+     "set projected_breakage_90d_milli = projected_breakage_90d_milli + 1 "
+     "where user_id = (select min(user_id) from marts.fct_projected_expiry)"),
+]
+
 # identities written as generic tests (named in the YAML)
 GENERIC_PLANTS = {
     "deferred_revenue_closing_identity":
@@ -117,9 +144,13 @@ def test_every_singular_test_has_a_plant() -> None:
     assert singular == set(PLANTS)
 
 
-@pytest.mark.parametrize("test_name", sorted(PLANTS | GENERIC_PLANTS))
+ALL_PLANTS = sorted([*(PLANTS | GENERIC_PLANTS).items(), *MORE_PLANTS])
+
+
+@pytest.mark.parametrize(("test_name", "plant"), ALL_PLANTS,
+                         ids=[f"{name}-{i}" for i, (name, _) in enumerate(ALL_PLANTS)])
 def test_planted_discrepancy_fails(sample_build: SampleBuild, tmp_path: Path,
-                                   test_name: str) -> None:
+                                   test_name: str, plant: str) -> None:
     db_path = tmp_path / "planted.duckdb"
     shutil.copy(sample_build.db_path, db_path)
     # the compiled SQL names the catalog after the built file (db.duckdb: db)
@@ -131,7 +162,7 @@ def test_planted_discrepancy_fails(sample_build: SampleBuild, tmp_path: Path,
         ).fetchone()
         assert failures is not None and failures[0] == 0, "passes before the plant"
         con.execute(f"use {catalog}")
-        con.execute((PLANTS | GENERIC_PLANTS)[test_name])
+        con.execute(plant)
         failures = con.execute(
             f"select count(*) from ({sample_build.compiled_sql[test_name]}) as failing"
         ).fetchone()
