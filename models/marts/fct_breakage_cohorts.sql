@@ -8,16 +8,9 @@ with lots as (
     select * from {{ ref('int_credit_lots') }}
 ),
 
-recognition as (
+breakage as (
     select * from {{ ref('fct_revenue_recognition') }}
     where recognition_kind = 'breakage'
-),
-
-breakage as (
-    select
-        lot_id,
-        revenue_minor
-    from recognition
 ),
 
 cohorts as (

@@ -64,8 +64,7 @@ capped as (
                     [stream_microseconds]
                 ) }}
         end as cap_milli,
-        sum(lots.remaining_milli) over fifo_order as running_remaining_milli,
-        as_of.as_of as stream_start
+        sum(lots.remaining_milli) over fifo_order as running_remaining_milli
     from lots
     cross join as_of
     left join usage_rates
@@ -91,8 +90,8 @@ walked as (
             + least(0, coalesce(min(cap_milli - running_remaining_milli) over fifo_order, 0))
             as bigint
         ) as used_through_milli,
-        -- S x (the latest moment the stream can start lot k+1 - ...): the
-        -- running minimum of expires_at_j x S - P_j x 30d, in microseconds
+        -- the running minimum of S x expires_at_j - P_j x 30 days (in
+        -- microseconds): t_k above, scaled by S, less P_k x 30 days
         min(
             cast({{ epoch_microseconds('expires_at') }} as {{ wide_integer() }})
             * usage_30d_milli
@@ -112,11 +111,11 @@ projected as (
         -- S x t_k in microseconds
         cast(running_remaining_milli as {{ wide_integer() }}) * {{ stream_microseconds }}
         + least(
-            cast({{ epoch_microseconds('stream_start') }} as {{ wide_integer() }})
+            cast({{ epoch_microseconds('as_of') }} as {{ wide_integer() }})
             * usage_30d_milli,
             coalesce(
                 expiry_bound_scaled,
-                cast({{ epoch_microseconds('stream_start') }} as {{ wide_integer() }})
+                cast({{ epoch_microseconds('as_of') }} as {{ wide_integer() }})
                 * usage_30d_milli
             )
         ) as exhausted_scaled,
