@@ -16,7 +16,14 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
 .PHONY: setup build test lint dbt-build pytest bench docs sample clean
 
+# The Pythons the pinned packages support and the project is tested on;
+# another is refused before anything is installed (Python 2 syntax on purpose).
+PYTHON_RANGE := (3, 11) <= sys.version_info[:2] <= (3, 13)
+
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; ok = $(PYTHON_RANGE); ok or sys.stderr.write( \
+		"Python %d.%d is not supported: use Python 3.11, 3.12 or 3.13, e.g. make PYTHON=python3.12\n" \
+		% sys.version_info[:2]); sys.exit(0 if ok else 1)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -29,7 +36,7 @@ setup: $(STAMP)
 build: setup
 	$(BIN)/python -m credit_ledger.build build
 
-test: setup lint dbt-build pytest
+test: setup lint pytest
 
 # (duckdb's bindings print harmless "nanobind: leaked ..." lines when the
 # dbt templater exits; they are filtered out)
@@ -42,9 +49,10 @@ dbt-build: setup
 	$(BIN)/dbt compile --select "resource_type:analysis"
 
 # two workers (the machine's cores); a module's tests stay on one worker so
-# that its shared build is made once
-pytest: setup
-	$(BIN)/pytest -n 2 --dist loadscope
+# that its shared build is made once; modules that read the committed sample
+# share the database dbt-build just published (tests/python/conftest.py)
+pytest: setup dbt-build
+	CREDITS_TEST_SAMPLE_DB=$(CURDIR)/credits.duckdb $(BIN)/pytest -n 2 --dist loadscope
 
 bench: setup
 	$(BIN)/python -m credit_ledger.benchmark

@@ -54,9 +54,11 @@
             {% set relation = api.Relation.create(
                 database=source_node.database, schema=source_node.schema,
                 identifier=source_node.identifier) %}
+            {# the view holds an absolute path, so that it reads the same
+               files whichever directory the database is opened from #}
             {% do views.append(
                 "create or replace view " ~ relation ~ " as select * from "
-                ~ ledger_reader(location, ledger_format)
+                ~ ledger_reader(absolute_ledger_path(location), ledger_format)
             ) %}
         {% endfor %}
         {% do run_query("create schema if not exists ledger") %}
@@ -64,6 +66,14 @@
             {% do run_query(view_sql) %}
         {% endfor %}
     {% endif %}
+{% endmacro %}
+
+{# A path (or glob) resolved against dbt's working directory, by the
+   function credit_ledger/duckdb_plugin.py registers. #}
+{% macro absolute_ledger_path(path) %}
+    {{ return(run_query(
+        "select credit_ledger_absolute_path('" ~ path | replace("'", "''") ~ "')"
+    ).columns[0].values()[0]) }}
 {% endmacro %}
 
 {% macro ledger_file_count(pattern) %}

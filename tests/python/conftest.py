@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping, Sequence
 import duckdb
 import pytest
 
-from credit_ledger.dbt_runner import DbtResult, run_dbt
+from credit_ledger.dbt_runner import PROJECT_DIR, DbtResult, run_dbt
 from credit_ledger.ledger_files import write_ledger
 
 Row = Mapping[str, Any]
@@ -24,9 +24,10 @@ os.environ.setdefault("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
 
 @dataclass
 class BuiltLedger:
-    """A dbt run over one ledger, with its DuckDB file to query."""
+    """A dbt run over one ledger, with its DuckDB file to query (`result` is
+    None for the shared sample build, which another process ran)."""
 
-    result: DbtResult
+    result: DbtResult | None
     db_path: Path
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -80,3 +81,26 @@ def build_ledger(tmp_path: Path) -> BuildLedger:
         return BuiltLedger(result, db_path)
 
     return _build
+
+
+# `make test` builds and publishes the committed sample just before pytest
+# and names the published file here, so that every module reading the sample
+# shares that one build.
+SAMPLE_DB_ENV = "CREDITS_TEST_SAMPLE_DB"
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> BuiltLedger:
+    """The committed sample ledger, built with the project's defaults (read it
+    only): the database `make test` published ($CREDITS_TEST_SAMPLE_DB), else
+    a build of this worker's own."""
+    shared = os.environ.get(SAMPLE_DB_ENV)
+    if shared:
+        if not Path(shared).exists():
+            pytest.fail(f"{SAMPLE_DB_ENV}={shared} does not exist: run `make build`, or unset it")
+        return BuiltLedger(None, Path(shared))
+    work = tmp_path_factory.mktemp("sample")
+    result = run_dbt(["build"], db_path=work / "db.duckdb", work_dir=work,
+                     dbt_vars={"ledger_path": "data/sample_ledger"})
+    assert result.ok, result.output[-8000:]
+    return BuiltLedger(result, work / "db.duckdb")

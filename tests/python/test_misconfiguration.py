@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import csv
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
+
 from conftest import BuildLedger
-from credit_ledger.dbt_runner import run_dbt
+from credit_ledger.dbt_runner import PROJECT_DIR, run_dbt
 from credit_ledger.ledger_files import write_ledger
 from ledgers import entry, ledger
 
@@ -53,3 +57,27 @@ def test_unknown_ledger_format_is_named(build_ledger: BuildLedger, tmp_path: Pat
     run = build_ledger(ledger_dir=ledger_dir, check=False, extra_vars={"ledger_format": "xlsx"})
     assert not run.result.ok
     assert "var ledger_format must be 'csv' or 'parquet', got 'xlsx'" in run.result.output
+
+
+PYENV = Path.home() / ".pyenv" / "versions"
+
+
+def _unsupported_pythons() -> list[Path]:
+    """Interpreters outside 3.11-3.13 found on this machine (pyenv's)."""
+    found = [path for version in ("2.7", "3.9", "3.10", "3.14")
+             for path in sorted(PYENV.glob(f"{version}.*/bin/python"))]
+    return found or [Path("/nonexistent/python")]
+
+
+@pytest.mark.parametrize("python", _unsupported_pythons(), ids=lambda path: path.parts[-3])
+def test_setup_refuses_an_unsupported_python(python: Path, tmp_path: Path) -> None:
+    """`make` stops before creating the environment, naming the range."""
+    if not python.exists():
+        pytest.skip("no interpreter outside 3.11-3.13 on this machine")
+    for name in ("Makefile", "requirements.txt", "pyproject.toml"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    done = subprocess.run(["make", "setup", f"PYTHON={python}"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "use Python 3.11, 3.12 or 3.13" in done.stderr
+    assert not (tmp_path / ".venv").exists()

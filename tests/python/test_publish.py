@@ -74,6 +74,8 @@ def first_build(tmp_path_factory: pytest.TempPathFactory) -> Files:
     result = files.build()  # the published file's directory does not exist yet
     assert result.ok, result.output[-6000:]
     assert "published " in result.output.splitlines()[-1]
+    # a scheduler's log: the output is not a terminal, so no colour codes
+    assert "\x1b[" not in result.output
     assert count(files.published) == len(ROWS)
     return files
 

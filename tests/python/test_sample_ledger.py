@@ -4,6 +4,12 @@ or snapshot mismatch; no clear-text email reaches a model after staging."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
 import pytest
 
 from conftest import BuiltLedger
@@ -13,12 +19,43 @@ SAMPLE = PROJECT_DIR / "data" / "sample_ledger"
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> BuiltLedger:
-    work = tmp_path_factory.mktemp("sample")
-    result = run_dbt(["build"], db_path=work / "db.duckdb", work_dir=work,
-                     dbt_vars={"ledger_path": str(SAMPLE)})
-    assert result.ok, result.output[-8000:]
-    return BuiltLedger(result, work / "db.duckdb")
+def sample(sample_build: BuiltLedger) -> BuiltLedger:
+    return sample_build
+
+
+def test_views_read_the_ledger_from_any_directory(sample: BuiltLedger, tmp_path) -> None:
+    """A BI tool opens the file from its own folder: every view still reads."""
+    script = textwrap.dedent("""
+        import sys, duckdb
+        con = duckdb.connect(sys.argv[1], read_only=True)
+        views = con.execute(
+            "select schema_name, view_name from duckdb_views() where not internal"
+        ).fetchall()
+        for schema, view in views:
+            con.execute(f'select count(*) from "{schema}"."{view}"').fetchone()
+        print(len(views))
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(sample.db_path)],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout) >= 5  # the five ledger views at least
+
+
+@pytest.mark.parametrize("now, status", [
+    ("2026-02-07 00:00:00", "pass"),   # the sample's export: fresh
+    ("2026-03-01 00:00:00", "error"),  # weeks later: more than 7 days old
+])
+def test_source_freshness_at_the_samples_clock(
+    sample: BuiltLedger, tmp_path, now: str, status: str
+) -> None:
+    db_path = tmp_path / "db.duckdb"  # the check's hooks write: a copy
+    shutil.copy(sample.db_path, db_path)
+    result = run_dbt(["source", "freshness"], db_path=db_path, work_dir=tmp_path,
+                     dbt_vars={"ledger_path": str(SAMPLE), "now": now})
+    sources = json.loads((tmp_path / "target" / "sources.json").read_text())["results"]
+    assert [r["status"] for r in sources] == [status], result.output[-3000:]
+    # dbt's log file never holds colour codes (dbt_project.yml flags)
+    assert "\x1b[" not in (tmp_path / "logs" / "dbt.log").read_text()
 
 
 @pytest.mark.parametrize("reason", [
