@@ -1,7 +1,8 @@
 # Two commands on a fresh machine (Python 3.11 + make):
 #   make build   set up .venv, run `dbt build` over the sample ledger and
 #                publish the marts as credits.duckdb (credit_ledger/build.py)
-#   make test    set up .venv and run the whole test suite (lint, dbt build, pytest)
+#   make test    set up .venv and run the whole test suite (lint, dbt build,
+#                mf validate-configs, pytest)
 
 PYTHON ?= python3
 SHELL := /bin/bash
@@ -44,9 +45,12 @@ lint: setup
 	set -o pipefail; $(BIN)/sqlfluff lint 2>&1 \
 		| grep -v -E 'nanobind|leaked (instance|type|function)|skipped remainder|refleaks'
 
+# then MetricFlow checks the semantic layer (target/semantic_manifest.json)
+# against the file the build published, read-only (profiles.yml `published`)
 dbt-build: setup
 	$(BIN)/python -m credit_ledger.build build
 	$(BIN)/dbt compile --select "resource_type:analysis"
+	DBT_TARGET=published $(BIN)/mf validate-configs
 
 # two workers (the machine's cores); a module's tests stay on one worker so
 # that its shared build is made once; modules that read the committed sample
