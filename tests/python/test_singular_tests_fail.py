@@ -2,10 +2,10 @@
 test, passes on the sample and fails when the discrepancy it guards against
 is planted in the built tables.
 
-One `dbt build` of the sample ledger (every test passes). For each test, a
-copy of its database with one row tampered with, and the test's SQL as dbt
-compiled it in that build (manifest.json) run against the copy: it must
-return rows, which is what makes `dbt test` fail. Running the compiled SQL
+The shared build of the sample ledger (tests/python/conftest.py) and each
+test's SQL as dbt compiles it (manifest.json). For each test, the SQL returns
+no row on a copy of the database, and rows once one row of the copy is
+tampered with, which is what makes `dbt test` fail. Running the compiled SQL
 directly instead of one `dbt test` per plant saves a dbt start per test.
 """
 
@@ -19,7 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from credit_ledger.dbt_runner import PROJECT_DIR, DbtResult, run_dbt
+from conftest import BuiltLedger
+from credit_ledger.dbt_runner import PROJECT_DIR, run_dbt
 
 SAMPLE = {"ledger_path": str(PROJECT_DIR / "data" / "sample_ledger")}
 
@@ -108,35 +109,32 @@ GENERIC_PLANTS = {
 }
 
 
-def status(result: DbtResult, test_name: str) -> str | None:
-    """The status of the test named test_name (singular or a named generic)."""
-    for node in result.results:
-        if node["unique_id"].split(".")[2] == test_name:
-            return str(node["status"])
-    return None
-
-
 @dataclass(frozen=True)
-class SampleBuild:
+class CompiledSample:
     db_path: Path
-    compiled_sql: dict[str, str]  # test name -> its SQL as dbt compiled it
+    compiled_sql: dict[str, str]  # test name -> its SQL as dbt compiles it
 
 
 @pytest.fixture(scope="module")
-def sample_build(tmp_path_factory: pytest.TempPathFactory) -> SampleBuild:
+def compiled_sample(sample_build: BuiltLedger,
+                    tmp_path_factory: pytest.TempPathFactory) -> CompiledSample:
+    """The shared sample build, and each planted test's SQL as dbt compiles it
+    over everything (`test_scope: all`, as a full build runs it)."""
     work = tmp_path_factory.mktemp("singular")
-    db_path = work / "db.duckdb"
-    result = run_dbt(["build"], db_path=db_path, work_dir=work, dbt_vars=SAMPLE)
+    db_path = work / "db.duckdb"  # compiling runs the hooks, which write: a copy
+    shutil.copy(sample_build.db_path, db_path)
+    tests = sorted(PLANTS | GENERIC_PLANTS)
+    result = run_dbt(["compile", "--select", *tests], db_path=db_path, work_dir=work,
+                     dbt_vars={**SAMPLE, "test_scope": "all"})
     assert result.ok, result.output[-6000:]
-    for test in PLANTS | GENERIC_PLANTS:
-        assert status(result, test) == "pass", test
     manifest = json.loads((work / "target" / "manifest.json").read_text())
     compiled = {
         node["name"]: node["compiled_code"]
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "test" and node["name"] in PLANTS | GENERIC_PLANTS
+        if node["resource_type"] == "test" and node["name"] in tests
     }
-    return SampleBuild(db_path, compiled)
+    assert set(compiled) == set(tests)
+    return CompiledSample(db_path, compiled)
 
 
 def test_every_singular_test_has_a_plant() -> None:
@@ -149,21 +147,21 @@ ALL_PLANTS = sorted([*(PLANTS | GENERIC_PLANTS).items(), *MORE_PLANTS])
 
 @pytest.mark.parametrize(("test_name", "plant"), ALL_PLANTS,
                          ids=[f"{name}-{i}" for i, (name, _) in enumerate(ALL_PLANTS)])
-def test_planted_discrepancy_fails(sample_build: SampleBuild, tmp_path: Path,
+def test_planted_discrepancy_fails(compiled_sample: CompiledSample, tmp_path: Path,
                                    test_name: str, plant: str) -> None:
     db_path = tmp_path / "planted.duckdb"
-    shutil.copy(sample_build.db_path, db_path)
+    shutil.copy(compiled_sample.db_path, db_path)
     # the compiled SQL names the catalog after the built file (db.duckdb: db)
-    catalog = sample_build.db_path.name.split(".")[0]
+    catalog = compiled_sample.db_path.name.split(".")[0]
     with duckdb.connect() as con:
         con.execute(f"attach '{db_path}' as {catalog}")
         failures = con.execute(
-            f"select count(*) from ({sample_build.compiled_sql[test_name]}) as failing"
+            f"select count(*) from ({compiled_sample.compiled_sql[test_name]}) as failing"
         ).fetchone()
         assert failures is not None and failures[0] == 0, "passes before the plant"
         con.execute(f"use {catalog}")
         con.execute(plant)
         failures = con.execute(
-            f"select count(*) from ({sample_build.compiled_sql[test_name]}) as failing"
+            f"select count(*) from ({compiled_sample.compiled_sql[test_name]}) as failing"
         ).fetchone()
     assert failures is not None and failures[0] > 0
