@@ -1,5 +1,9 @@
 -- One row per user and calendar day (UTC), from the user's first ledger row
 -- to as_of. Missing days are rows with zeros, so rolling averages count them.
+-- The averages divide by the days the window covers since the user's first
+-- day (history_days, capped at the window): a user with 3 days of history
+-- has a 30-day average over those 3 days. consumed_30d_full_window_avg_milli
+-- keeps the sum / 30 (days before the first row counted as zero).
 --
 --   closing = opening + granted - consumed - penalty - expired
 --
@@ -12,7 +16,9 @@
 -- the rest recomputed from the kept days: the restart day is the earlier of
 -- the two as_of dates (the previous build's last day, which may have been
 -- partial), or for a resumed user the day of their first new row if earlier.
--- The opening balance and the rolling windows continue from the kept days.
+-- The opening balance, history_days and the rolling windows continue from
+-- the kept days (history_days: the last kept day's + the days since it, so
+-- it does not depend on how far back the kept window reaches).
 -- One pipeline serves both: a rebuilt user (every user on a full refresh)
 -- has no restart day and no kept days.
 {{
@@ -66,7 +72,8 @@ kept_days as (
         kept.user_id,
         kept.activity_date,
         kept.consumed_milli,
-        kept.closing_balance_milli
+        kept.closing_balance_milli,
+        kept.history_days
     from {{ this }} as kept
     where kept.activity_date >= (
         select {{ dbt.dateadd('day', -30, 'earliest_restart.restart_date') }}
@@ -149,7 +156,8 @@ kept_days as (
         cast(null as bigint) as user_id,
         cast(null as date) as activity_date,
         cast(null as bigint) as consumed_milli,
-        cast(null as bigint) as closing_balance_milli
+        cast(null as bigint) as closing_balance_milli,
+        cast(null as bigint) as history_days
     where false
 ),
 
@@ -243,6 +251,7 @@ calendar as (
 filled as (
     select
         spans.user_id,
+        spans.first_date as span_start_date,
         calendar.date_day as activity_date,
         coalesce(daily_activity.granted_milli, 0) as granted_milli,
         coalesce(daily_activity.consumed_milli, 0) as consumed_milli,
@@ -263,10 +272,13 @@ filled as (
 ),
 
 -- the last kept day of each user: the opening balance of the recomputed ones
+-- and the count their history_days continue
 carried_balances as (
     select
         user_id,
-        closing_balance_milli
+        activity_date,
+        closing_balance_milli,
+        history_days
     from kept_days
     qualify row_number() over (
         partition by user_id order by activity_date desc
@@ -283,7 +295,14 @@ balances as (
         ) over (
             partition by filled.user_id order by filled.activity_date
             rows between unbounded preceding and current row
-        ) as closing_balance_milli
+        ) as closing_balance_milli,
+        coalesce(
+            carried_balances.history_days
+            + {{ dbt.datediff(
+                'carried_balances.activity_date', 'filled.activity_date', 'day') }},
+            {{ dbt.datediff(
+                'filled.span_start_date', 'filled.activity_date', 'day') }} + 1
+        ) as history_days
     from filled
     left join carried_balances
         on filled.user_id = carried_balances.user_id
@@ -305,6 +324,7 @@ windows as (
             0 as expired_milli,
             0 as usage_count,
             closing_balance_milli,
+            history_days,
             false as is_recomputed
         from kept_days
         union all
@@ -317,6 +337,7 @@ windows as (
             expired_milli,
             usage_count,
             closing_balance_milli,
+            history_days,
             true as is_recomputed
         from balances
     ) as history
@@ -342,15 +363,20 @@ final as (
         cast(closing_balance_milli as bigint) as closing_balance_milli,
         {{ to_credits('consumed_milli') }} as consumed_credits,
         {{ to_credits('closing_balance_milli') }} as closing_balance_credits,
-        -- days before the user's first row, and days without usage, count
-        -- as zero: the sums are always divided by the full window
+        cast(history_days as bigint) as history_days,
+        -- days without usage count as zero; days before the user's first
+        -- row do not exist: a window's sum is divided by the days of it
+        -- the user has (history_days, capped at the window)
         cast(consumed_30d_milli as bigint) as consumed_30d_milli,
-        cast(consumed_7d_milli as double) / 7 as consumed_7d_avg_milli,
-        cast(consumed_30d_milli as double) / 30 as consumed_30d_avg_milli,
+        cast(consumed_7d_milli as double) / least(7, history_days) as consumed_7d_avg_milli,
+        cast(consumed_30d_milli as double) / least(30, history_days) as consumed_30d_avg_milli,
+        cast(consumed_30d_milli as double) / 30 as consumed_30d_full_window_avg_milli,
         case
             when closing_balance_milli <= 0 then 0.0
             when consumed_30d_milli > 0
-                then closing_balance_milli / (cast(consumed_30d_milli as double) / 30)
+                then
+                    cast(closing_balance_milli as double) * least(30, history_days)
+                    / consumed_30d_milli
         end as runway_days,
         cast(usage_count as bigint) as usage_count,
         activity_date

@@ -2,6 +2,11 @@
 -- many credits the plan allocated that month, and what became of those
 -- allocations (followed lot by lot through FIFO, whenever they were used).
 -- An allocation belongs to the plan the user was on when it was granted.
+--
+-- Two ratios: utilisation_ratio is the current one (used / allocated over
+-- every allocation, open ones included, so it still moves while lots are
+-- open); settled_utilisation_ratio counts only the allocations that can no
+-- longer change: nothing remains of them at as_of (used up or expired).
 
 with transactions as (
     select * from {{ ref('fct_credit_transactions') }}
@@ -49,7 +54,12 @@ allocated as (
         sum(granted_milli) as allocated_milli,
         sum(consumed_milli + debt_repaid_milli) as used_milli,
         sum(expired_milli) as expired_milli,
-        sum(remaining_milli) as remaining_milli
+        sum(remaining_milli) as remaining_milli,
+        count(*) filter (where remaining_milli = 0) as settled_allocation_count,
+        sum(granted_milli) filter (where remaining_milli = 0) as settled_allocated_milli,
+        sum(consumed_milli + debt_repaid_milli) filter (
+            where remaining_milli = 0
+        ) as settled_used_milli
     from allocation_lots
     group by plan_id, month_start
 ),
@@ -108,6 +118,17 @@ final as (
             when allocated.allocated_milli > 0
                 then cast(allocated.used_milli as double) / allocated.allocated_milli
         end as utilisation_ratio,
+        cast(coalesce(allocated.settled_allocation_count, 0) as bigint)
+            as settled_allocation_count,
+        cast(coalesce(allocated.settled_allocated_milli, 0) as bigint)
+            as settled_allocated_milli,
+        cast(coalesce(allocated.settled_used_milli, 0) as bigint) as settled_used_milli,
+        case
+            when allocated.settled_allocated_milli > 0
+                then
+                    cast(allocated.settled_used_milli as double)
+                    / allocated.settled_allocated_milli
+        end as settled_utilisation_ratio,
         plan_months.month_start
     from plan_months
     left join plans

@@ -20,6 +20,9 @@ def test_rolling_averages_count_missing_days_as_zero_and_runway(build_ledger: Bu
         entry(3, 1, "video_generation", -14.0, "2024-03-03 09:00:00", creditable_type="video"),
         entry(4, 1, "late_payment_penalty", -2.0, "2024-03-03 10:00:00"),
         entry(5, 1, "video_generation", -9.0, "2024-03-12 09:00:00", creditable_type="video"),
+        # user 2 has more history than either window
+        entry(6, 2, "credit_purchase", 100.0, "2024-01-01 08:00:00"),
+        entry(7, 2, "video_generation", -60.0, "2024-03-03 09:00:00", creditable_type="video"),
     ])
     built = build_ledger(ledger(rows), command=MARTS)
     days = {
@@ -27,19 +30,36 @@ def test_rolling_averages_count_missing_days_as_zero_and_runway(build_ledger: Bu
         for row in built.dicts("select * from marts.fct_burn_rate_daily where user_id = 1")
     }
     assert sorted(days) == [date(2024, 3, d) for d in range(1, 13)]  # every day to as_of
+    assert [days[day]["history_days"] for day in sorted(days)] == list(range(1, 13))
     mar2, mar3, mar9, mar12 = (days[date(2024, 3, d)] for d in (2, 3, 9, 12))
     assert mar2["consumed_milli"] == 0 and mar2["closing_balance_milli"] == 93_000
     assert mar3["consumed_milli"] == 14_000 and mar3["penalty_milli"] == 2_000
-    assert mar3["consumed_7d_avg_milli"] == pytest.approx(21_000 / 7)
-    assert mar3["consumed_30d_avg_milli"] == pytest.approx(21_000 / 30)
+    # Mar 3 is the user's 3rd day: both averages divide by 3 days of history
+    # (Mar 2 counts as zero), the full-window figure by 30
+    assert mar3["consumed_7d_avg_milli"] == pytest.approx(21_000 / 3)
+    assert mar3["consumed_30d_avg_milli"] == pytest.approx(21_000 / 3)
+    assert mar3["consumed_30d_full_window_avg_milli"] == pytest.approx(21_000 / 30)
     assert mar3["closing_balance_milli"] == 77_000
-    assert mar3["runway_days"] == pytest.approx(77_000 / (21_000 / 30))
+    assert mar3["runway_days"] == pytest.approx(77_000 / (21_000 / 3))
     # Mar 9: the 7-day window is Mar 3..9 -> only the 14 credits of Mar 3
     assert mar9["consumed_7d_avg_milli"] == pytest.approx(14_000 / 7)
+    assert mar9["consumed_30d_avg_milli"] == pytest.approx(21_000 / 9)
     # Mar 12: Mar 1 and 3 left the 7-day window, the 30-day one keeps them
     assert mar12["consumed_7d_avg_milli"] == pytest.approx(9_000 / 7)
-    assert mar12["consumed_30d_avg_milli"] == pytest.approx(30_000 / 30)
-    assert mar12["runway_days"] == pytest.approx(68_000 / 1_000)
+    assert mar12["consumed_30d_milli"] == 30_000
+    assert mar12["consumed_30d_avg_milli"] == pytest.approx(30_000 / 12)
+    assert mar12["consumed_30d_full_window_avg_milli"] == pytest.approx(30_000 / 30)
+    assert mar12["runway_days"] == pytest.approx(68_000 / (30_000 / 12))
+    # user 2 (first row Jan 1, 72 days by Mar 12): the windows are full, both
+    # 30-day figures agree
+    (user2,) = built.dicts(
+        "select * from marts.fct_burn_rate_daily "
+        "where user_id = 2 and activity_date = date '2024-03-12'")
+    assert user2["history_days"] == 72
+    assert user2["consumed_7d_avg_milli"] == 0
+    assert user2["consumed_30d_avg_milli"] == pytest.approx(60_000 / 30)
+    assert user2["consumed_30d_full_window_avg_milli"] == pytest.approx(60_000 / 30)
+    assert user2["runway_days"] == pytest.approx(40_000 / 2_000)
 
 
 def test_runway_is_zero_without_balance_and_null_without_usage(build_ledger: BuildLedger) -> None:
@@ -91,6 +111,14 @@ def test_utilisation_follows_each_allocation_across_a_plan_change(build_ledger: 
             pro_jan["expired_milli"], pro_jan["remaining_milli"]) == (1, 500_000, 30_000,
                                                                       470_000, 0)
     assert pro_jan["utilisation_ratio"] == pytest.approx(0.06)
+    # both January lots are settled by as_of (used up; expired): the settled
+    # figures are the current ones
+    for row in (basic_jan, pro_jan):
+        assert (row["settled_allocation_count"], row["settled_allocated_milli"],
+                row["settled_used_milli"]) == (1, row["allocated_milli"], row["used_milli"])
+        assert row["settled_utilisation_ratio"] == pytest.approx(row["utilisation_ratio"])
+    assert pro_feb["settled_allocation_count"] == 0
+    assert pro_feb["settled_utilisation_ratio"] is None
     assert (pro_feb["subscriber_count"], pro_feb["allocated_milli"]) == (1, 0)
     assert pro_feb["utilisation_ratio"] is None
     assert (1, date(2024, 2, 1)) not in utilisation  # Basic ended in January

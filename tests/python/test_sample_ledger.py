@@ -1,6 +1,7 @@
 """The committed sample ledger: `dbt build` passes over it and every kind of
 dirt the generator plants ends in its flag, quarantine reason, chain break
-or snapshot mismatch; no clear-text email reaches a model after staging."""
+or snapshot mismatch; no clear-text email reaches a model after staging; the
+docs site has its overview page and every source's columns."""
 
 from __future__ import annotations
 
@@ -150,3 +151,33 @@ def test_every_analysis_compiles_and_returns_rows(sample: BuiltLedger, tmp_path)
     assert len(names) >= 5
     for path in compiled:
         assert sample.rows(f"select count(*) from ({path.read_text()})")[0][0] > 0, path.stem
+
+
+def test_docs_site_has_the_overview_and_every_source_with_its_columns(
+        sample: BuiltLedger, tmp_path) -> None:
+    # the catalog only (the build already created the views over the export
+    # files that the sources read); its hooks write, so on a copy
+    work = tmp_path
+    db_path = work / "db.duckdb"
+    shutil.copy(sample.db_path, db_path)
+    result = run_dbt(["docs", "generate", "--no-compile"], db_path=db_path,
+                     work_dir=work, dbt_vars={"ledger_path": str(SAMPLE)})
+    assert result.ok, result.output[-4000:]
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    catalog = json.loads((work / "target" / "catalog.json").read_text())
+
+    overview = manifest["docs"]["doc.credit_ledger.__overview__"]["block_contents"]
+    for words in ("make build", "make test", "staging", "intermediate", "marts",
+                  "fct_burn_rate_daily", "fct_plan_utilisation", "fct_ledger_reconciliation"):
+        assert words in overview
+
+    sources = {key: node for key, node in manifest["sources"].items()
+               if node["source_name"] == "ledger"}
+    assert {node["name"] for node in sources.values()} == {
+        "credit_events", "credit_histories", "users", "plans", "subscriptions"}
+    for key, node in sources.items():
+        declared = list(node["columns"])
+        assert declared and all(column["description"] for column in node["columns"].values())
+        assert key in catalog["sources"], f"{node['name']} is not in the catalog"
+        # the catalog's columns are the view's: every declared one, nothing else
+        assert set(catalog["sources"][key]["columns"]) == set(declared), node["name"]

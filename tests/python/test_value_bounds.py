@@ -85,7 +85,10 @@ def test_amounts_at_the_bound_give_exact_marts(build_ledger: BuildLedger) -> Non
     assert (mar3["consumed_milli"], mar3["closing_balance_milli"]) == (E18, E18)
     assert mar3["consumed_credits"] == Decimal(E15)
     assert mar3["closing_balance_credits"] == Decimal(E15)
-    assert mar3["consumed_30d_avg_milli"] == pytest.approx(E18 / 30)
+    assert mar3["history_days"] == 3
+    assert mar3["consumed_30d_avg_milli"] == pytest.approx(E18 / 3)
+    assert mar3["consumed_30d_full_window_avg_milli"] == pytest.approx(E18 / 30)
+    assert mar3["runway_days"] == pytest.approx(3.0)
 
     # two users' grants on one day, one plan
     assert built.rows(

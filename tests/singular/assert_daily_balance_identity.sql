@@ -1,7 +1,8 @@
 -- The daily mart adds up: each day closing = opening + granted - consumed -
 -- penalty - expired, each opening is the previous day's closing (0 on the
--- user's first day), no day is missing, and the last closing equals the
--- user's lot balance in the reconciliation mart.
+-- user's first day), history_days counts the days from the user's first (1
+-- on it), no day is missing, and the last closing equals the user's lot
+-- balance in the reconciliation mart.
 --
 -- An incremental run checks the days it could have rewritten
 -- (macros/test_scope.sql): every day of the users it recomputed, and the
@@ -15,6 +16,9 @@ with daily as (
         lag(closing_balance_milli) over (
             partition by user_id order by activity_date
         ) as previous_closing_milli,
+        lag(history_days) over (
+            partition by user_id order by activity_date
+        ) as previous_history_days,
         lag(activity_date) over (
             partition by user_id order by activity_date
         ) as previous_date,
@@ -44,6 +48,7 @@ broken_days as (
             != opening_balance_milli + granted_milli - consumed_milli
             - penalty_milli - expired_milli
             or opening_balance_milli != coalesce(previous_closing_milli, 0)
+            or history_days != coalesce(previous_history_days + 1, 1)
             or activity_date != coalesce(
                 {{ dbt.dateadd('day', 1, 'previous_date') }}, activity_date
             )
