@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping, Sequence
 import duckdb
 import pytest
 
-from credit_ledger.dbt_runner import DbtResult, run_dbt
+from credit_ledger.dbt_runner import PROJECT_DIR, DbtResult, run_dbt
 from credit_ledger.ledger_files import write_ledger
 
 Row = Mapping[str, Any]
@@ -44,6 +44,25 @@ class BuiltLedger:
 
 
 BuildLedger = Callable[..., BuiltLedger]
+
+SAMPLE_LEDGER = PROJECT_DIR / "data" / "sample_ledger"
+
+
+@pytest.fixture(scope="session")
+def sample_ledger_build(tmp_path_factory: pytest.TempPathFactory) -> BuiltLedger:
+    """One `dbt build` of the committed sample ledger per pytest worker.
+
+    Shared by the modules that only read it (or copy it): with `--dist
+    loadscope` the modules that use it on one worker pay for one build. Its
+    dbt artifacts are in `target/` beside the database file. Tests read
+    it (or a copy) and change nothing in it.
+    """
+    work = tmp_path_factory.mktemp("sample")
+    db_path = work / "db.duckdb"
+    result = run_dbt(["build"], db_path=db_path, work_dir=work,
+                     dbt_vars={"ledger_path": str(SAMPLE_LEDGER)})
+    assert result.ok, result.output[-8000:]
+    return BuiltLedger(result, db_path)
 
 
 @pytest.fixture

@@ -6,19 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import SAMPLE_LEDGER as SAMPLE
 from conftest import BuiltLedger
 from credit_ledger.dbt_runner import PROJECT_DIR, run_dbt
 
-SAMPLE = PROJECT_DIR / "data" / "sample_ledger"
-
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> BuiltLedger:
-    work = tmp_path_factory.mktemp("sample")
-    result = run_dbt(["build"], db_path=work / "db.duckdb", work_dir=work,
-                     dbt_vars={"ledger_path": str(SAMPLE)})
-    assert result.ok, result.output[-8000:]
-    return BuiltLedger(result, work / "db.duckdb")
+def sample(sample_ledger_build: BuiltLedger) -> BuiltLedger:
+    return sample_ledger_build  # one build per worker (conftest.py)
 
 
 @pytest.mark.parametrize("reason", [

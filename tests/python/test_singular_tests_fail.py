@@ -19,9 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from credit_ledger.dbt_runner import PROJECT_DIR, DbtResult, run_dbt
-
-SAMPLE = {"ledger_path": str(PROJECT_DIR / "data" / "sample_ledger")}
+from conftest import BuiltLedger
+from credit_ledger.dbt_runner import PROJECT_DIR, DbtResult
 
 PLANTS = {
     "assert_every_credit_history_row_is_accounted_for":
@@ -123,11 +122,10 @@ class SampleBuild:
 
 
 @pytest.fixture(scope="module")
-def sample_build(tmp_path_factory: pytest.TempPathFactory) -> SampleBuild:
-    work = tmp_path_factory.mktemp("singular")
-    db_path = work / "db.duckdb"
-    result = run_dbt(["build"], db_path=db_path, work_dir=work, dbt_vars=SAMPLE)
-    assert result.ok, result.output[-6000:]
+def sample_build(sample_ledger_build: BuiltLedger) -> SampleBuild:
+    # the sample's build shared by the worker's modules (conftest.py)
+    result, db_path = sample_ledger_build.result, sample_ledger_build.db_path
+    work = db_path.parent
     for test in PLANTS | GENERIC_PLANTS:
         assert status(result, test) == "pass", test
     manifest = json.loads((work / "target" / "manifest.json").read_text())
