@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,21 +49,29 @@ BuildLedger = Callable[..., BuiltLedger]
 SAMPLE_LEDGER = PROJECT_DIR / "data" / "sample_ledger"
 
 
+@dataclass
+class SampleBuild(BuiltLedger):
+    """The sample's build, with the manifest.json it wrote (read right away:
+    a later dbt command in its folder, e.g. `docs generate`, rewrites target/)."""
+
+    manifest: dict[str, Any]
+
+
 @pytest.fixture(scope="session")
-def sample_ledger_build(tmp_path_factory: pytest.TempPathFactory) -> BuiltLedger:
+def sample_ledger_build(tmp_path_factory: pytest.TempPathFactory) -> SampleBuild:
     """One `dbt build` of the committed sample ledger per pytest worker.
 
     Shared by the modules that only read it (or copy it): with `--dist
-    loadscope` the modules that use it on one worker pay for one build. Its
-    dbt artifacts are in `target/` beside the database file. Tests read
-    it (or a copy) and change nothing in it.
+    loadscope` the modules that use it on one worker pay for one build.
+    Tests read the file (or a copy) and change nothing in it.
     """
     work = tmp_path_factory.mktemp("sample")
     db_path = work / "db.duckdb"
     result = run_dbt(["build"], db_path=db_path, work_dir=work,
                      dbt_vars={"ledger_path": str(SAMPLE_LEDGER)})
     assert result.ok, result.output[-8000:]
-    return BuiltLedger(result, db_path)
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    return SampleBuild(result, db_path, manifest)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ directly instead of one `dbt test` per plant saves a dbt start per test.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import BuiltLedger
+from conftest import SampleBuild as SampleLedgerBuild
 from credit_ledger.dbt_runner import PROJECT_DIR, DbtResult
 
 PLANTS = {
@@ -122,13 +121,12 @@ class SampleBuild:
 
 
 @pytest.fixture(scope="module")
-def sample_build(sample_ledger_build: BuiltLedger) -> SampleBuild:
+def sample_build(sample_ledger_build: SampleLedgerBuild) -> SampleBuild:
     # the sample's build shared by the worker's modules (conftest.py)
     result, db_path = sample_ledger_build.result, sample_ledger_build.db_path
-    work = db_path.parent
     for test in PLANTS | GENERIC_PLANTS:
         assert status(result, test) == "pass", test
-    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    manifest = sample_ledger_build.manifest
     compiled = {
         node["name"]: node["compiled_code"]
         for node in manifest["nodes"].values()
