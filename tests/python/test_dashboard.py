@@ -140,7 +140,10 @@ def choose_user(page: Page, user_id: int) -> None:
 
 
 def screenshot(page: Page, name: str) -> None:
-    page.wait_for_timeout(300)  # let the charts draw
+    # the footer is written once the page's script has run to its end
+    expect(page.get_by_text("Read-only from ")).to_be_visible()
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_be_hidden()
+    page.wait_for_timeout(500)  # let the charts and tables draw
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
 
