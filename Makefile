@@ -2,7 +2,8 @@
 #   make build   set up .venv, run `dbt build` over the sample ledger and
 #                publish the marts as credits.duckdb (credit_ledger/build.py)
 #   make test    set up .venv and run the whole test suite (lint, dbt build,
-#                mf validate-configs, pytest)
+#                mf validate-configs, pytest with the dashboard's browser test)
+#   make dashboard   serve the dashboard over credits.duckdb on 127.0.0.1:$(DASHBOARD_PORT)
 
 PYTHON ?= python3
 SHELL := /bin/bash
@@ -15,7 +16,9 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 # numba's compiled-kernel cache, kept out of the source tree
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
-.PHONY: setup build test lint dbt-build pytest bench docs sample clean
+DASHBOARD_PORT ?= 8501
+
+.PHONY: setup build test lint dbt-build pytest bench docs sample clean dashboard browser
 
 # The Pythons the pinned packages support and the project is tested on;
 # another is refused before anything is installed (Python 2 syntax on purpose).
@@ -37,7 +40,27 @@ setup: $(STAMP)
 build: setup
 	$(BIN)/python -m credit_ledger.build build
 
-test: setup lint pytest
+test: setup browser lint pytest
+
+# the dashboard's browser test drives Debian's chromium (never a downloaded
+# browser); installed here when it is not on PATH
+browser:
+	@command -v chromium >/dev/null && exit 0; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "chromium is not on PATH and apt-get is unavailable: install Chromium" \
+			"so that \`chromium\` is on PATH (the dashboard test needs it)" >&2; \
+		exit 1; \
+	fi; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	$$sudo apt-get update && $$sudo apt-get install -y chromium
+
+# credit_ledger/dashboard.py over the published file (make build first),
+# read-only; DASHBOARD_PORT=8600 make dashboard for another port
+dashboard: setup
+	$(BIN)/streamlit run credit_ledger/dashboard.py \
+		--server.address 127.0.0.1 --server.port $(DASHBOARD_PORT) \
+		--server.headless true --browser.gatherUsageStats false \
+		--client.toolbarMode viewer
 
 # (duckdb's bindings print harmless "nanobind: leaked ..." lines when the
 # dbt templater exits; they are filtered out)
@@ -69,5 +92,5 @@ sample: setup
 	$(BIN)/python -m credit_ledger.generate --out data/sample_ledger
 
 clean:
-	rm -rf $(VENV) target logs credits.duckdb credits.duckdb.wal \
+	rm -rf $(VENV) target logs screenshots credits.duckdb credits.duckdb.wal \
 		credits.build.duckdb credits.build.duckdb.wal .credits.duckdb.*.tmp
