@@ -18,7 +18,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
 DASHBOARD_PORT ?= 8501
 
-.PHONY: setup build test lint dbt-build pytest bench docs sample clean dashboard browser
+.PHONY: setup build test lint dbt-build pytest bench docs sample clean dashboard browser engines
 
 # The Pythons the pinned packages support and the project is tested on;
 # another is refused before anything is installed (Python 2 syntax on purpose).
@@ -34,6 +34,28 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The warehouse engines the test command also runs the project on: the
+# optional packages (requirements-engines.txt) in .venv, Debian's PostgreSQL
+# server binaries (installed when missing) and Java 17 for Spark.
+ENGINE_STAMP := $(VENV)/.engines-installed
+
+$(ENGINE_STAMP): $(STAMP) requirements-engines.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-engines.txt
+	touch $(ENGINE_STAMP)
+
+engines: $(ENGINE_STAMP)
+	@command -v java >/dev/null && command -v javac >/dev/null || { \
+		echo "java and javac are not on PATH: install a JDK 17 (Debian: apt-get install" \
+			"openjdk-17-jdk-headless); the Spark engine needs it" >&2; exit 1; }
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		if ! command -v apt-get >/dev/null; then \
+			echo "PostgreSQL's initdb is not on PATH and apt-get is unavailable: install" \
+				"the PostgreSQL 15 server binaries (the engine tests start a server)" >&2; \
+			exit 1; \
+		fi; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update && $$sudo apt-get install -y postgresql; }
 
 # dbt writes credits.build.duckdb; a run that passed is copied over
 # credits.duckdb, the file readers open (credit_ledger/build.py)
