@@ -160,7 +160,9 @@ def build_and_publish(
     if paths.working == paths.published:
         return 2, Outcome(False, f"not published: CREDITS_DB_PATH and CREDITS_PUBLISH_PATH"
                                  f" are the same file ({paths.working}); dbt not run")
-    run_env["CREDITS_DB_PATH"] = str(paths.working)
+    # as given (relative to cwd, where dbt runs too): the same profile as a
+    # plain dbt command, so that one's partial parse serves the other
+    run_env["CREDITS_DB_PATH"] = run_env.get("CREDITS_DB_PATH", WORKING_DEFAULT)
     try:
         before = latest_run(paths.working)
     except duckdb.Error:  # held by another build: dbt will say so

@@ -2,19 +2,32 @@
 
 A subprocess (not dbtRunner in-process) keeps each run's DuckDB file closed
 when the call returns, so callers can open it right away.
+
+Runs keep dbt's partial parse (a full parse of the project costs about 11 s):
+the ledger is passed as CREDITS_LEDGER_PATH rather than in --vars, dbt runs
+in the database's folder with a relative CREDITS_DB_PATH, and the last
+`partial_parse.msgpack` made with the same vars, target and file name is
+copied into the run's target folder. dbt checks that file's project, vars,
+profile and file hashes itself and parses afresh when anything differs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# this process's parse results, one per (vars, target, database file name)
+_PARSE_CACHE = Path(tempfile.gettempdir()) / f"credit-ledger-parse-{os.getpid()}"
 
 
 @dataclass
@@ -67,10 +80,17 @@ def run_dbt(
     copies `db_path` over `publish_path` when the run passed (its last output
     line says what it did).
     """
+    dbt_vars = dict(dbt_vars or {})
     env = dict(os.environ)
+    # dbt runs in the database's folder: a relative ledger path starts from
+    # the project, as it would for a dbt run there
+    ledger = dbt_vars.pop("ledger_path", None) or env.get("CREDITS_LEDGER_PATH")
+    env["CREDITS_LEDGER_PATH"] = str(project_dir / (ledger or "data/sample_ledger"))
+    db_path = db_path.absolute()
+    target_dir = work_dir / "target"
     env.update(
-        CREDITS_DB_PATH=str(db_path),
-        DBT_TARGET_PATH=str(work_dir / "target"),
+        CREDITS_DB_PATH=db_path.name,
+        DBT_TARGET_PATH=str(target_dir),
         DBT_LOG_PATH=str(work_dir / "logs"),
         DO_NOT_TRACK="1",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
@@ -91,10 +111,23 @@ def run_dbt(
         str(project_dir),
     ]
     if dbt_vars:
-        command += ["--vars", json.dumps(dict(dbt_vars))]
+        command += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
+    parse_key = hashlib.sha1(
+        json.dumps([dbt_vars, db_path.name, str(project_dir), env.get("DBT_TARGET"),
+                    list(args[args.index("--target"):][:2]) if "--target" in args else None]
+                   ).encode()
+    ).hexdigest()
+    cached_parse = _PARSE_CACHE / parse_key / PARTIAL_PARSE_FILE
+    if cached_parse.exists() and not (target_dir / PARTIAL_PARSE_FILE).exists():
+        target_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached_parse, target_dir / PARTIAL_PARSE_FILE)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
     completed = subprocess.run(
-        command, cwd=project_dir, env=env, capture_output=True, text=True
+        command, cwd=db_path.parent, env=env, capture_output=True, text=True
     )
+    if (target_dir / PARTIAL_PARSE_FILE).exists():
+        cached_parse.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target_dir / PARTIAL_PARSE_FILE, cached_parse)
     run_results_path = work_dir / "target" / "run_results.json"
     results: list[dict[str, Any]] = []
     elapsed = 0.0

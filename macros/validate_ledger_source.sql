@@ -10,7 +10,7 @@
 #}
 {% macro validate_ledger_source() %}
     {% if execute and target.type == 'duckdb' %}
-        {% set ledger_path = var('ledger_path') %}
+        {% set ledger_path = ledger_directory() %}
         {% set ledger_format = var('ledger_format') %}
         {% if ledger_format not in ['csv', 'parquet'] %}
             {{ exceptions.raise_compiler_error(
@@ -23,7 +23,7 @@
             + ledger_file_count(ledger_path ~ '/*/*') == 0 %}
             {{ exceptions.raise_compiler_error(
                 "ledger_path '" ~ ledger_path ~ "' does not exist or is empty. "
-                ~ "Pass --vars '{ledger_path: DIR}' with a directory holding "
+                ~ "Pass --vars '{ledger_path: DIR}' (or set CREDITS_LEDGER_PATH) with a directory holding "
                 ~ "credit_events, credit_histories, users, plans and "
                 ~ "subscriptions as ." ~ ledger_format ~ " files "
                 ~ "(relative paths start from the directory dbt runs in)."
@@ -66,6 +66,15 @@
             {% do run_query(view_sql) %}
         {% endfor %}
     {% endif %}
+{% endmacro %}
+
+{# Where the export is: var `ledger_path` when it is set (--vars), else the
+   environment variable CREDITS_LEDGER_PATH (handy for a scheduler, and it
+   keeps dbt's partial parse: a changed --vars reparses the whole project),
+   else the committed sample. Read at run time only. #}
+{% macro ledger_directory() %}
+    {{ return(var('ledger_path', none)
+        or env_var('CREDITS_LEDGER_PATH', 'data/sample_ledger')) }}
 {% endmacro %}
 
 {# A path (or glob) resolved against dbt's working directory, by the
