@@ -35,6 +35,15 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
+# $(call apt_install,PACKAGE,WHAT IS MISSING,WHAT TO INSTALL): a shell
+# command that installs a Debian package with apt-get (sudo when not root),
+# or says in one sentence what to install where apt-get is unavailable
+apt_install = if ! command -v apt-get >/dev/null; then \
+		echo "$(2) and apt-get is unavailable: install $(3)" >&2; exit 1; \
+	fi; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	$$sudo apt-get update && $$sudo apt-get install -y $(1)
+
 # The warehouse engines the test command also runs the project on: the
 # optional packages (requirements-engines.txt) in .venv, Debian's PostgreSQL
 # server binaries (installed when missing) and Java 17 for Spark.
@@ -49,13 +58,8 @@ engines: $(ENGINE_STAMP)
 		echo "java and javac are not on PATH: install a JDK 17 (Debian: apt-get install" \
 			"openjdk-17-jdk-headless); the Spark engine needs it" >&2; exit 1; }
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-		if ! command -v apt-get >/dev/null; then \
-			echo "PostgreSQL's initdb is not on PATH and apt-get is unavailable: install" \
-				"the PostgreSQL 15 server binaries (the engine tests start a server)" >&2; \
-			exit 1; \
-		fi; \
-		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-		$$sudo apt-get update && $$sudo apt-get install -y postgresql; }
+		$(call apt_install,postgresql,PostgreSQL's initdb is not on PATH,the PostgreSQL 15 \
+			server binaries (the engine tests start a server)); }
 
 # dbt writes credits.build.duckdb; a run that passed is copied over
 # credits.duckdb, the file readers open (credit_ledger/build.py)
@@ -67,14 +71,9 @@ test: setup browser lint pytest
 # the dashboard's browser test drives Debian's chromium (never a downloaded
 # browser); installed here when it is not on PATH
 browser:
-	@command -v chromium >/dev/null && exit 0; \
-	if ! command -v apt-get >/dev/null; then \
-		echo "chromium is not on PATH and apt-get is unavailable: install Chromium" \
-			"so that \`chromium\` is on PATH (the dashboard test needs it)" >&2; \
-		exit 1; \
-	fi; \
-	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	$$sudo apt-get update && $$sudo apt-get install -y chromium
+	@command -v chromium >/dev/null || { \
+		$(call apt_install,chromium,chromium is not on PATH,Chromium so that \
+			\`chromium\` is on PATH (the dashboard test needs it)); }
 
 # credit_ledger/dashboard.py over the published file (make build first),
 # read-only; DASHBOARD_PORT=8600 make dashboard for another port

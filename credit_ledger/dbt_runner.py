@@ -13,21 +13,24 @@ profile and file hashes itself and parses afresh when anything differs.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
-# this process's parse results, one per (vars, target, database file name)
+# this process's parse results, one per (vars, target, database file name);
+# removed when the process exits
 _PARSE_CACHE = Path(tempfile.gettempdir()) / f"credit-ledger-parse-{os.getpid()}"
+atexit.register(shutil.rmtree, _PARSE_CACHE, True)
 
 
 @dataclass
@@ -112,10 +115,9 @@ def run_dbt(
     ]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
+    target = args[args.index("--target") + 1] if "--target" in args else env.get("DBT_TARGET")
     parse_key = hashlib.sha1(
-        json.dumps([dbt_vars, db_path.name, str(project_dir), env.get("DBT_TARGET"),
-                    list(args[args.index("--target"):][:2]) if "--target" in args else None]
-                   ).encode()
+        json.dumps([dbt_vars, db_path.name, str(project_dir), target]).encode()
     ).hexdigest()
     cached_parse = _PARSE_CACHE / parse_key / PARTIAL_PARSE_FILE
     if cached_parse.exists() and not (target_dir / PARTIAL_PARSE_FILE).exists():

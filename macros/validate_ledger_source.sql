@@ -23,7 +23,8 @@
             + ledger_file_count(ledger_path ~ '/*/*') == 0 %}
             {{ exceptions.raise_compiler_error(
                 "ledger_path '" ~ ledger_path ~ "' does not exist or is empty. "
-                ~ "Pass --vars '{ledger_path: DIR}' (or set CREDITS_LEDGER_PATH) with a directory holding "
+                ~ "Pass --vars '{ledger_path: DIR}' (or set CREDITS_LEDGER_PATH) "
+                ~ "with a directory holding "
                 ~ "credit_events, credit_histories, users, plans and "
                 ~ "subscriptions as ." ~ ledger_format ~ " files "
                 ~ "(relative paths start from the directory dbt runs in)."
