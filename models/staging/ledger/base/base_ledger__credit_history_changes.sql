@@ -83,7 +83,7 @@ overlap as (
                 sum(loaded_count) > 0
                 and sum(least(export_count, loaded_count)) = 0
                 then {{ stop_run(
-                    "'credit_histories at " ~ (var('ledger_path') | replace("'", "''"))
+                    "'credit_histories at " ~ (ledger_directory() | replace("'", "''"))
                     ~ " shares none of its rows with the '"
                     ~ " || cast(sum(loaded_count) as varchar) || ' rows this"
                     ~ " database holds: it is another ledger (or every row was"
