@@ -373,8 +373,10 @@ final as (
         -- row do not exist: a window's sum is divided by the days of it
         -- the user has (history_days, capped at the window)
         cast(consumed_30d_milli as bigint) as consumed_30d_milli,
-        cast(consumed_7d_milli as {{ type_float() }}) / least(7, history_days) as consumed_7d_avg_milli,
-        cast(consumed_30d_milli as {{ type_float() }}) / least(30, history_days) as consumed_30d_avg_milli,
+        cast(consumed_7d_milli as {{ type_float() }}) / least(7, history_days)
+            as consumed_7d_avg_milli,
+        cast(consumed_30d_milli as {{ type_float() }}) / least(30, history_days)
+            as consumed_30d_avg_milli,
         cast(consumed_30d_milli as {{ type_float() }}) / 30 as consumed_30d_full_window_avg_milli,
         case
             when closing_balance_milli <= 0 then 0.0

@@ -65,8 +65,9 @@ converted as (
 
 -- a re-exported id keeps its latest version, then (same updated_at) the
 -- larger version hash (ledger_version_hash: md5, the same on every engine):
--- an order-free tie rule, so that a re-dump in another order ranks alike. Only keys that repeat are ranked, to keep the sort
--- small; identical copies are numbered apart (source_row_copy).
+-- an order-free tie rule, so that a re-dump in another order ranks alike.
+-- Only keys that repeat are ranked, to keep the sort small; identical
+-- copies are numbered apart (source_row_copy).
 repeated_keys as (
     select source_row_key
     from converted
