@@ -10,7 +10,7 @@ directory removed in a `finally`, whatever happened.
 Missing PostgreSQL binaries fail the caller with the command to install
 them: the engine tests never skip.
 
-Run it alone to get a server for manual work (Ctrl-C stops it):
+Run it alone to get a server for manual work (Ctrl-C or `kill PID` stops it):
     python tests/python/pg_server.py
 """
 
@@ -157,7 +157,16 @@ def _create_database(env: dict[str, str], database: str) -> None:
         con.close()
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    # a background process ignores Ctrl-C; `kill PID` stops it cleanly too
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    import signal
+
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, _stop_on_sigterm)
     with pg_server() as pg_env:
         print(" ".join(f"{key}={value}" for key, value in pg_env.items()), flush=True)
         try:
