@@ -1,0 +1,402 @@
+"""PostgreSQL gives DuckDB's rows.
+
+One throwaway server for the module (pg_server.py: initdb as `postgres`,
+127.0.0.1, a free port, timezone America/New_York so that nothing may
+depend on the server's zone). Each ledger goes to its own database, loaded
+by `python -m credit_ledger.load --target postgres`, then built with
+`dbt build --target postgres`:
+
+* the committed sample, built once with every data test and unit test;
+  every intermediate model and mart equals DuckDB's sample build as a
+  multiset of rows (run-specific columns aside);
+* generated FIFO ledgers: lots and pieces equal the plain-Python reference;
+* a crafted dirty ledger through staging: the same parsed values, flags and
+  quarantine reasons as DuckDB;
+* an incremental sequence equals a full refresh.
+
+Missing PostgreSQL fails (pg_server.PostgresMissing), never skips.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import psycopg2
+import pytest
+
+from conftest import BuiltLedger
+from credit_ledger.dbt_runner import PROJECT_DIR, dbt_executable, run_dbt
+from credit_ledger.ledger_files import write_ledger
+from fifo_ledgers import as_tuples, random_ledgers
+from ledgers import (
+    MODELS_ONLY, RUN_ONLY_COLUMNS, RUN_ONLY_MODELS, SCHEDULED, entry, generated_ledger,
+    ledger, with_app_chain, write_rows,
+)
+from pg_server import pg_server
+from reference_fifo import run_fifo
+
+# columns that differ between runs (and engines) by design
+RUN_SPECIFIC = RUN_ONLY_COLUMNS | {"invocation_id", "run_started_at", "finished_at"}
+NOW = "2024-03-05 00:00:00"
+
+
+class Postgres:
+    """The module's server: one database per ledger, dbt and the loader
+    pointed at it through the CREDITS_PG_* variables."""
+
+    def __init__(self, env: dict[str, str], work: Path) -> None:
+        self.env = env
+        self.work = work
+
+    def environment(self, database: str) -> dict[str, str]:
+        env = {**os.environ, **self.env, "CREDITS_PG_DATABASE": database,
+               "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(PROJECT_DIR), env.get("PYTHONPATH")) if p)
+        return env
+
+    def connect(self, database: str) -> Any:
+        return psycopg2.connect(host=self.env["CREDITS_PG_HOST"],
+                                port=int(self.env["CREDITS_PG_PORT"]),
+                                user=self.env["CREDITS_PG_USER"], dbname=database)
+
+    def create_database(self, database: str) -> None:
+        con = self.connect("postgres")
+        try:
+            con.autocommit = True
+            with con.cursor() as cursor:
+                cursor.execute(f'create database "{database}"')
+        finally:
+            con.close()
+
+    def load(self, database: str, ledger_dir: Path) -> None:
+        completed = subprocess.run(
+            [sys.executable, "-m", "credit_ledger.load", "--target", "postgres",
+             "--ledger", str(ledger_dir)],
+            cwd=PROJECT_DIR, env=self.environment(database), capture_output=True, text=True)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+
+    def dbt(self, database: str, args: Sequence[str], name: str,
+            dbt_vars: dict[str, Any] | None = None, unit_tests: bool = False) -> str:
+        # one target folder for the module: dbt's partial parsing then skips
+        # most of the ~10 s parse on every call but the first (calls here
+        # run one after another)
+        env = self.environment(database)
+        env.update(DBT_TARGET_PATH=str(self.work / "target"),
+                   DBT_LOG_PATH=str(self.work / "logs" / name))
+        if unit_tests:
+            env.pop("DBT_EXCLUDE_RESOURCE_TYPES", None)
+        command = [dbt_executable(), *args, "--target", "postgres",
+                   "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+        if dbt_vars:
+            command += ["--vars", json.dumps(dbt_vars)]
+        completed = subprocess.run(command, cwd=PROJECT_DIR, env=env,
+                                   capture_output=True, text=True)
+        output = completed.stdout + completed.stderr
+        assert completed.returncode == 0, f"dbt {' '.join(args)} on {database}:\n{output[-8000:]}"
+        return output
+
+    def dicts(self, database: str, sql: str) -> list[dict[str, Any]]:
+        con = self.connect(database)
+        try:
+            with con.cursor() as cursor:
+                cursor.execute(sql)
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row)) for row in cursor.fetchall()]
+        finally:
+            con.close()
+
+    def relations(self, database: str) -> list[tuple[str, str]]:
+        return [(r["table_schema"], r["table_name"]) for r in self.dicts(
+            database,
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('staging', 'intermediate', 'marts') order by 1, 2")]
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    with pg_server() as env:
+        yield Postgres(env, tmp_path_factory.mktemp("pg"))
+
+
+@pytest.fixture(scope="module")
+def pg_sample(postgres: Postgres) -> str:
+    """The committed sample on PostgreSQL, built once with every data test
+    and unit test (the FIFO ones included)."""
+    postgres.load("credits", PROJECT_DIR / "data" / "sample_ledger")
+    postgres.dbt("credits", ["build"], "sample", unit_tests=True)
+    return "credits"
+
+
+# ------------------------------------------------------------- comparisons
+
+
+def _value(value: Any) -> Any:
+    """A hashable, engine-neutral form: exact numbers stay exact (int and
+    Decimal hash alike), floats to ~1e-10 relative."""
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return repr(value)
+        return float(f"{value:.10e}")
+    if isinstance(value, Decimal):
+        return value.normalize() if value == value.to_integral_value() else value
+    return value
+
+
+def _rows(dicts: list[dict[str, Any]], columns: Sequence[str]) -> Counter:
+    return Counter(tuple(_value(d[c]) for c in columns) for d in dicts)
+
+
+def assert_same_rows(name: str, expected: list[dict[str, Any]], got: list[dict[str, Any]],
+                     skip: set[str] = RUN_SPECIFIC) -> None:
+    if not expected and not got:
+        return
+    expected_columns = list(expected[0]) if expected else list(got[0])
+    got_columns = list(got[0]) if got else expected_columns
+    assert got_columns == expected_columns, f"{name}: columns differ"
+    columns = [c for c in expected_columns if c not in skip]
+    want, have = _rows(expected, columns), _rows(got, columns)
+    if want != have:
+        missing = list((want - have).elements())[:3]
+        extra = list((have - want).elements())[:3]
+        pytest.fail(f"{name}: {sum((want - have).values())} DuckDB rows missing on PostgreSQL, "
+                    f"{sum((have - want).values())} extra\ncolumns {columns}\n"
+                    f"DuckDB only: {missing}\nPostgreSQL only: {extra}")
+
+
+def _duckdb_relations(built: BuiltLedger, schemas: tuple[str, ...]) -> list[tuple[str, str]]:
+    placeholders = ", ".join("?" for _ in schemas)
+    return built.rows(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_schema in ({placeholders}) order by 1, 2", list(schemas))
+
+
+# ----------------------------------------------------------------- sample
+
+
+def test_sample_builds_every_relation(postgres: Postgres, pg_sample: str,
+                                      sample_build: BuiltLedger) -> None:
+    expected = _duckdb_relations(sample_build, ("staging", "intermediate", "marts"))
+    assert postgres.relations(pg_sample) == expected
+
+
+@pytest.fixture(scope="module")
+def sample_relations(sample_build: BuiltLedger) -> list[tuple[str, str]]:
+    return _duckdb_relations(sample_build, ("intermediate", "marts"))
+
+
+def test_sample_models_equal_duckdb(postgres: Postgres, pg_sample: str,
+                                    sample_build: BuiltLedger,
+                                    sample_relations: list[tuple[str, str]]) -> None:
+    assert len(sample_relations) > 25
+    assert sum(1 for schema, table in sample_relations
+               if sample_build.scalar(f'select count(*) from {schema}."{table}"')) > 20
+    failures = []
+    for schema, table in sample_relations:
+        query = f'select * from {schema}."{table}"'
+        try:
+            assert_same_rows(f"{schema}.{table}", sample_build.dicts(query),
+                             postgres.dicts(pg_sample, query))
+        except pytest.fail.Exception as failure:
+            failures.append(str(failure))
+    assert not failures, "\n\n".join(failures)
+
+
+def test_sample_timestamps_ignore_the_server_time_zone(postgres: Postgres, pg_sample: str,
+                                                       sample_build: BuiltLedger) -> None:
+    assert postgres.dicts(pg_sample, "show timezone")[0]["TimeZone"] == "America/New_York"
+    query = ("select min(occurred_at) as first_at, max(occurred_at) as last_at "
+             "from intermediate.int_ledger_entries")
+    assert postgres.dicts(pg_sample, query) == sample_build.dicts(query)
+
+
+# ------------------------------------------------------------------- FIFO
+
+
+def test_fifo_matches_the_reference(postgres: Postgres) -> None:
+    rows, events = random_ledgers(seed=20241121, count=40)
+    directory = postgres.work / "fifo_ledger"
+    write_ledger(directory, ledger(rows))
+    postgres.create_database("fifo")
+    postgres.load("fifo", directory)
+    postgres.dbt("fifo", ["build", "--select", "+int_credit_lots", "+int_credit_allocations",
+                          "--indirect-selection", "cautious"], "fifo")
+    reference = run_fifo(events, as_of=None)
+    lot_keys = ("lot_id", "user_id", "granted_at", "expires_at", "granted_milli",
+                "consumed_milli", "debt_repaid_milli", "expired_milli", "remaining_milli")
+    piece_keys = ("debit_id", "lot_id", "user_id", "allocated_at", "allocation_kind",
+                  "amount_milli")
+    expected_pieces = sorted(reference.allocations, key=repr)
+    assert {p[4] for p in expected_pieces} == {"consumption", "debt_repayment", "unfunded"}
+    assert as_tuples(postgres.dicts("fifo", "select * from intermediate.int_credit_lots"),
+                     lot_keys) == as_tuples([asdict(lot) for lot in reference.lots.values()],
+                                            lot_keys)
+    assert as_tuples(postgres.dicts("fifo", "select * from intermediate.int_credit_allocations"),
+                     piece_keys) == expected_pieces
+
+
+# ------------------------------------------------------------- bad inputs
+
+STAGING = ["build", "--select", "+int_ledger_entries",
+           "+stg_ledger__quarantined_credit_histories", "stg_ledger__users",
+           "stg_ledger__plans", "stg_ledger__credit_events", "stg_ledger__subscriptions",
+           "--indirect-selection", "cautious", "--exclude-resource-type", "test", "unit_test"]
+
+DIRTY_ROWS = with_app_chain([
+    entry(1, 1, "monthly_allocation", 100.0, "2024-03-01 10:00:00"),
+    entry(2, 1, "video_generation", -(0.1 + 0.2), "2024-03-01T11:00:00Z"),
+    entry(3, 1, "caption_generation", -1.5, "2024-03-01 12:00:00.123456"),
+    entry(4, 1, "caption_generation", -1.0, "2024-03-01T13:00:00.5Z"),
+    entry(5, 1, "video_generation", -1.2345, "2024-03-01 14:00:00+02:00"),
+    entry(6, 1, 999, 2.0, "2024-03-01 15:00:00-0130"),
+    entry(7, 1, "welcome_bonus", 20.0, "2024-03-01 16:00:00", meta_data='{"expires_at": "2024-03'),
+    entry(8, 1, "video_generation", 4.0, "2024-03-01 17:00:00.1234567"),
+    entry(9, 1, "welcome_bonus", -3.0, "2024-03-01 18:00"),
+    entry(10, 1, "welcome_bonus", 20.0, "2024-03-01",
+          meta_data='{"expires_at": "2024-03-15T00:00:00+01:00"}'),
+    entry(11, 1, "credit_purchase", 50.0, "2024-02-29 24:00:00", meta_data=""),
+    entry(12, 1, "credit_purchase", "1_000", "2024-03-01 20:00:00", meta_data="[1, 2]"),
+    entry(13, 1, "video_generation", " .5 ", "2024-3-1 21:0:0"),
+    entry(14, 1, "video_generation", "-2.0005", "2024-03-01 22:00:00"),
+    entry(15, 1, "video_generation", "-1e-3", "2024-03-01 22:30:00",
+          meta_data='{"expires_at": 5}'),
+    entry(16, 1, "credit_purchase", "+2.5", "2024-03-01 23:00:00"),
+    entry(17, 1, "credit_purchase", "2.4999999999999996", "2024-03-01 23:10:00"),
+    entry(18, 1, "video_generation", "-0.0025", "2024-03-01 23:20:00"),
+    entry(19, 1, "video_generation", "-0.0035", "2024-03-01 23:30:00"),
+])
+DIRTY_ONLY = [
+    entry(3, 1, "caption_generation", -1.75, "2024-03-01 12:00:00.123456",
+          updated_at="2024-03-02 00:00:00", description="re-exported"),
+    entry(4, 1, "caption_generation", -1.0, "2024-03-01T13:00:00.5Z", description="same time"),
+    entry(None, 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
+    entry(20, None, "video_generation", -1.0, "2024-03-02 10:00:00"),
+    entry(21, 1, "video_generation", None, "2024-03-02 10:00:00"),
+    entry(22, 1, "video_generation", "abc", "2024-03-02 10:00:00"),
+    entry(23, 1, "video_generation", "12,5", "2024-03-02 10:00:00"),
+    entry(24, 1, "video_generation", -1.0, "not-a-date"),
+    entry(25, 1, "video_generation", -1.0, "2024-02-30 10:00:00"),
+    entry(26, 1, "video_generation", -1.0, None),
+    entry("x1", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
+    entry("2.4", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
+    entry("1e3", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
+    entry(27, "12.6", "video_generation", -1.0, "2024-03-02 10:00:00"),
+    entry(28, 1, "video_generation", "inf", "2024-03-02 10:00:00"),
+    entry(29, 1, "video_generation", "NaN", "2024-03-02 10:00:00"),
+    entry(30, 1, "video_generation", "1e309", "2024-03-02 10:00:00"),
+    entry(31, 1, "video_generation", "1e12", "2024-03-02 10:00:00"),
+    entry(32, 1, "video_generation", -1.0, "2024-03-01 10:00:60"),
+    entry(33, 1, "video_generation", -1.0, "2024-03-01 10:00:00 +02:00"),
+    entry(34, 1, "video_generation", -1.0, "2030-01-01 00:00:00"),
+    entry(35, 1, "video_generation", -1.0, "2023-02-29 00:00:00"),
+    entry("9223372036854775808", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
+    entry(36, 1, "video_generation", "0x10", "2024-03-02 10:00:00"),
+    # ids with a sign, spaces or a zero fraction parse
+    entry("+37.0", " 1 ", "credit_purchase", 1.0, "2024-03-02 11:00:00"),
+]
+
+
+def _dirty_tables() -> dict[str, Any]:
+    tables = ledger(DIRTY_ROWS + DIRTY_ONLY)
+    tables["users"] = [dict(tables["users"][0], credits="N/A", created_at="last tuesday",
+                            monthly_credits=" 1e2 ", deleted_at="2024-03-04T00:00:00+05:30")]
+    tables["plans"] = [dict(plan, price="free") if plan["id"] == 1 else plan
+                       for plan in tables["plans"]] + [
+        {"id": 7, "name": "Odd", "tier": "pro", "monthly_credits": "12.0005", "price": "19.995",
+         "billing_interval": "month", "created_at": "2023-01-01T00:00:00Z"}]
+    return tables
+
+
+STAGING_RELATIONS = {
+    "staging.base_ledger__credit_histories": {"loaded_at", "source_row_key", "source_row_hash"},
+    "staging.stg_ledger__quarantined_credit_histories": {"loaded_at", "source_row_key",
+                                                          "source_row_hash"},
+    "staging.stg_ledger__users": set(),
+    "staging.stg_ledger__plans": set(),
+    "staging.stg_ledger__credit_events": set(),
+    "staging.stg_ledger__subscriptions": set(),
+    "intermediate.int_ledger_entries": {"loaded_at"},
+}
+
+
+def test_dirty_ledger_stages_alike(postgres: Postgres, tmp_path: Path) -> None:
+    directory = tmp_path / "dirty"
+    write_ledger(directory, _dirty_tables())
+    dbt_vars = {"max_quarantined_share": 1, "now": NOW}
+    duck = tmp_path / "duck"
+    duck.mkdir()
+    result = run_dbt(STAGING, db_path=duck / "db.duckdb", work_dir=duck,
+                     dbt_vars={**dbt_vars, "ledger_path": str(directory)})
+    assert result.ok, result.output[-8000:]
+    duckdb_build = BuiltLedger(result, duck / "db.duckdb")
+    postgres.create_database("dirty")
+    postgres.load("dirty", directory)
+    postgres.dbt("dirty", STAGING, "dirty", dbt_vars=dbt_vars)
+    reasons = {r["quarantine_reason"] for r in duckdb_build.dicts(
+        "select quarantine_reason from staging.stg_ledger__quarantined_credit_histories")}
+    assert {"unparseable_amount", "unparseable_created_at", "unparseable_id", "duplicate_id",
+            "amount_out_of_range", "created_at_in_future"} <= reasons
+    for relation, skip in STAGING_RELATIONS.items():
+        query = f"select * from {relation}"
+        assert_same_rows(relation, duckdb_build.dicts(query), postgres.dicts("dirty", query),
+                         skip=RUN_SPECIFIC | skip)
+
+
+# ------------------------------------------------------------ incremental
+
+
+def test_incremental_sequence_equals_full_refresh(postgres: Postgres, tmp_path: Path) -> None:
+    directory, header, rows = generated_ledger(tmp_path, users=10, months=3, seed=5)
+    col = {name: i for i, name in enumerate(header)}
+    n = len(rows)
+    first, second = int(n * 0.6), int(n * 0.85)
+    late = rows[first // 2: first // 2 + 10]
+    initial = rows[: first // 2] + rows[first // 2 + 10: first]
+    reexported = []
+    for row in initial[:: max(1, len(initial) // 6)][:6]:
+        copy = list(row)
+        copy[col["updated_at"]] = "2099-01-01 00:00:00"
+        copy[col["description"]] = "re-exported"
+        reexported.append(copy)
+    broken = list(rows[second])
+    broken[col["id"]], broken[col["amount"]] = "90000001", "oops"
+    # two scheduled runs (the second appends, loads late rows, re-exports
+    # and a broken row), then the rest with a full refresh beside it
+    steps = [initial,
+             initial + rows[first:second] + late + reexported + [broken] + rows[second:]]
+    postgres.create_database("incremental")
+    for step, loaded in enumerate(steps):
+        write_rows(directory / "credit_histories.csv", header, loaded)
+        postgres.load("incremental", directory)
+        postgres.dbt("incremental", SCHEDULED, f"step{step}")
+        if step:
+            affected = postgres.dicts(
+                "incremental", "select count(*) as users, count(*) filter (where is_rebuilt) "
+                "as rebuilt from intermediate.int_affected_users")[0]
+            assert affected["users"] > affected["rebuilt"], affected
+    postgres.create_database("rebuilt")
+    postgres.load("rebuilt", directory)
+    postgres.dbt("rebuilt", MODELS_ONLY + ["--full-refresh"], "rebuilt")
+    relations = postgres.relations("rebuilt")
+    assert postgres.relations("incremental") == relations and len(relations) > 20
+    failures = []
+    for schema, table in relations:
+        if table in RUN_ONLY_MODELS:
+            continue
+        query = f'select * from {schema}."{table}"'
+        try:
+            assert_same_rows(f"{schema}.{table}", postgres.dicts("rebuilt", query),
+                             postgres.dicts("incremental", query))
+        except pytest.fail.Exception as failure:
+            failures.append(str(failure))
+    assert not failures, "\n\n".join(failures)
