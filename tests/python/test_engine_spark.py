@@ -1,0 +1,299 @@
+"""The project on Apache Spark (dbt-spark, `method: session`, a local
+session whose warehouse and metastore live in a temp folder) gives DuckDB's
+rows.
+
+One module fixture runs, in order:
+
+1. a ledger of seeded random FIFO users (tests/python/fifo_ledgers.py) plus
+   the crafted dirty rows of test_staging.py, loaded with
+   `python -m credit_ledger.load --target spark` and built up to the FIFO
+   models and the quarantine, their unit tests included (so the FIFO
+   function is visible to dbt's unit tests too);
+2. the committed sample ledger, loaded over it, then the scheduled command
+   (`dbt build` without unit tests, data tests included). The first run's
+   tables are there, as after any earlier run; on Spark every run rebuilds
+   whole (macros/spark/incremental.sql), so this run must equal a full
+   refresh: DuckDB's build of the same ledger (fixture `sample_build`).
+
+After each run a new Spark session built from the `spark` output's
+settings copies the relations out as Parquet (spark_engine.py), which also
+proves that a later session sees what dbt built.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pytest
+
+import spark_engine
+from conftest import BuiltLedger
+from credit_ledger.dbt_runner import DbtResult, run_dbt
+from credit_ledger.ledger_files import write_ledger
+from credit_ledger.spark_fifo import build_jar
+from fifo_ledgers import as_tuples, random_user_ledger
+from ledgers import RUN_ONLY_COLUMNS, RUN_ONLY_MODELS, SCHEDULED, ledger
+from reference_fifo import Event, run_fifo
+from test_staging import CLEAN, DIRTY
+
+FIFO_USERS = 40
+FIFO_FIRST_USER = 1001  # the crafted rows are user 1's
+FIFO_AS_OF = datetime(2024, 1, 20, 7, 0, 0)
+LOT_KEYS = ("lot_id", "user_id", "granted_at", "expires_at", "granted_milli",
+            "consumed_milli", "debt_repaid_milli", "expired_milli", "remaining_milli")
+ALLOCATION_KEYS = ("debit_id", "lot_id", "user_id", "allocated_at", "allocation_kind",
+                   "amount_milli")
+FIFO_SELECT = ["build", "--select", "+int_credit_lots", "+int_credit_allocations",
+               "+stg_ledger__quarantined_credit_histories", "--indirect-selection", "cautious"]
+
+# compared with DuckDB (seeds too: an empty cell must be a null)
+COMPARED_SCHEMAS = ("config", "intermediate", "marts")
+
+
+@dataclass
+class SparkRuns:
+    fifo_run: DbtResult
+    fifo_events: list[Event]
+    fifo_dump: Path
+    sample_run: DbtResult
+    sample_dump: Path
+
+
+def _fifo_ledger() -> tuple[list[dict[str, Any]], list[Event]]:
+    rng = random.Random(20241201)
+    rows: list[dict[str, Any]] = []
+    events: list[Event] = []
+    next_id = 100_001
+    for user_id in range(FIFO_FIRST_USER, FIFO_FIRST_USER + FIFO_USERS):
+        user_rows, user_events = random_user_ledger(rng, user_id, next_id)
+        next_id += len(user_rows)
+        rows += user_rows
+        events += user_events
+    return rows, events
+
+
+def _dbt(args: list[str], work: Path, dbt_vars: dict[str, Any]) -> DbtResult:
+    result = run_dbt([*args, "--target", "spark"], db_path=work / "unused.duckdb",
+                     work_dir=work, dbt_vars=dbt_vars)
+    if not result.ok:
+        pytest.fail(f"dbt {' '.join(args)} on Spark failed:\n{result.output[-8000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def spark_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRuns]:
+    try:
+        spark_engine.require_java()
+    except RuntimeError as missing:
+        pytest.fail(str(missing))
+    build_jar()
+    work = tmp_path_factory.mktemp("spark")
+    saved = {name: os.environ.get(name)
+             for name in ("CREDITS_SPARK_DIR", "DBT_EXCLUDE_RESOURCE_TYPES")}
+    os.environ["CREDITS_SPARK_DIR"] = str(work / "warehouse")
+    try:
+        rows, events = _fifo_ledger()
+        fifo_ledger = work / "fifo_ledger"
+        write_ledger(fifo_ledger, ledger(rows + CLEAN + DIRTY))
+        spark_engine.load(fifo_ledger)
+        # the FIFO unit tests run here (conftest excludes unit tests by default)
+        os.environ.pop("DBT_EXCLUDE_RESOURCE_TYPES", None)
+        fifo_run = _dbt(FIFO_SELECT, work, {"as_of": str(FIFO_AS_OF),
+                                            "max_quarantined_share": 1})
+        os.environ["DBT_EXCLUDE_RESOURCE_TYPES"] = "unit_test"
+        fifo_dump = work / "fifo_dump"
+        spark_engine.dump(fifo_dump, ["staging", "intermediate"])
+
+        spark_engine.load(Path("data/sample_ledger"))
+        sample_run = _dbt(SCHEDULED, work, {})
+        sample_dump = work / "sample_dump"
+        spark_engine.dump(sample_dump, [*COMPARED_SCHEMAS, "default"])
+        yield SparkRuns(fifo_run, events, fifo_dump, sample_run, sample_dump)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+# ------------------------------------------------------------ comparison
+
+
+def _canonical(value: Any) -> Any:
+    """One spelling per value: instants in UTC, decimals without trailing
+    zeros (an integral one as an int)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value.normalize()
+    return value
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, columns: list[str]) -> list[tuple]:
+    select = ", ".join(f'"{c}"' for c in columns)
+    return [tuple(_canonical(v) for v in row)
+            for row in con.execute(f"select {select} from ({sql})").fetchall()]
+
+
+def _sort_key(row: tuple) -> str:
+    # floats rounded for the order only; compared with a tolerance below
+    return repr(tuple(float(f"{v:.6g}") if isinstance(v, float) else v for v in row))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return a is b
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def _compared_relations(sample_build: BuiltLedger) -> list[tuple[str, str]]:
+    return sample_build.rows(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_schema in {COMPARED_SCHEMAS} order by 1, 2")
+
+
+def test_every_seed_intermediate_model_and_mart_equals_duckdb(
+    spark_runs: SparkRuns, sample_build: BuiltLedger
+) -> None:
+    relations = _compared_relations(sample_build)
+    assert len(relations) > 30
+    on_spark = spark_engine.dumped(spark_runs.sample_dump)
+    assert {f"{s}.{t}" for s, t in relations} <= on_spark
+    differences = []
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"attach '{sample_build.db_path}' as duck (read_only)")
+        for schema, table in relations:
+            if table in RUN_ONLY_MODELS:
+                continue
+            spark_sql = (f"select * from read_parquet("
+                         f"'{spark_runs.sample_dump / f'{schema}.{table}'}/*.parquet')")
+            duck_sql = f'select * from duck."{schema}"."{table}"'
+            duck_columns = [d[0] for d in con.execute(f"{duck_sql} limit 0").description]
+            spark_columns = [d[0] for d in con.execute(f"{spark_sql} limit 0").description]
+            if duck_columns != spark_columns:
+                differences.append(f"{schema}.{table}: columns {spark_columns} != {duck_columns}")
+                continue
+            columns = [c for c in duck_columns if c not in RUN_ONLY_COLUMNS]
+            duck_rows = sorted(_rows(con, duck_sql, columns), key=_sort_key)
+            spark_rows = sorted(_rows(con, spark_sql, columns), key=_sort_key)
+            if len(duck_rows) != len(spark_rows):
+                differences.append(
+                    f"{schema}.{table}: {len(spark_rows)} rows on Spark, {len(duck_rows)} on DuckDB")
+                continue
+            for spark_row, duck_row in zip(spark_rows, duck_rows):
+                if not all(_same(a, b) for a, b in zip(spark_row, duck_row)):
+                    differences.append(
+                        f"{schema}.{table}: Spark {dict(zip(columns, spark_row))} "
+                        f"!= DuckDB {dict(zip(columns, duck_row))}")
+                    break
+    assert differences == []
+
+
+def test_the_scheduled_run_passed_and_was_a_full_refresh(spark_runs: SparkRuns) -> None:
+    runs = spark_engine.read_dumped(
+        spark_runs.sample_dump, "default.credit_ledger_build_runs",
+        "select run_number, command, is_full_refresh, passed, finished_at is not null as ended "
+        "from t order by run_number, ended")
+    # each run: its start, then its end; the first (partial) run did not pass
+    assert [(r["run_number"], r["is_full_refresh"], r["passed"], r["ended"]) for r in runs] == [
+        (1, True, False, False), (1, True, False, True),
+        (2, True, False, False), (2, True, True, True)]
+    statuses = {r["status"] for r in spark_runs.sample_run.results}
+    assert statuses <= {"success", "pass"}, statuses
+    assert any(r["unique_id"].startswith("test.") for r in spark_runs.sample_run.results)
+
+
+def test_fifo_matches_the_reference_on_spark(spark_runs: SparkRuns) -> None:
+    reference = run_fifo(spark_runs.fifo_events, as_of=FIFO_AS_OF)
+    expected_lots = as_tuples([asdict(lot) for lot in reference.lots.values()], LOT_KEYS)
+    expected_allocations = sorted(reference.allocations, key=repr)
+    users = f"user_id >= {FIFO_FIRST_USER}"
+    got_lots = as_tuples(_naive(spark_engine.read_dumped(
+        spark_runs.fifo_dump, "intermediate.int_credit_lots", f"select * from t where {users}")),
+        LOT_KEYS)
+    got_allocations = as_tuples(_naive(spark_engine.read_dumped(
+        spark_runs.fifo_dump, "intermediate.int_credit_allocations",
+        f"select * from t where {users}")), ALLOCATION_KEYS)
+    assert {a[4] for a in expected_allocations} == {"consumption", "debt_repayment", "unfunded"}
+    assert len(expected_allocations) > 100
+    assert got_lots == expected_lots
+    assert got_allocations == expected_allocations
+    unit_tests = [r for r in spark_runs.fifo_run.results
+                  if r["unique_id"].startswith("unit_test.")]
+    assert unit_tests and {r["status"] for r in unit_tests} == {"pass"}
+
+
+def _naive(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """UTC instants as the reference's naive datetimes."""
+    return [{k: v.astimezone(timezone.utc).replace(tzinfo=None)
+             if isinstance(v, datetime) and v.tzinfo else v for k, v in row.items()}
+            for row in rows]
+
+
+# the crafted rows of test_staging.py, as its assertions expect them
+EXPECTED_REASONS = {
+    "<null>/-1.0/2024-03-02 10:00:00": "missing_id",
+    "x1/-1.0/2024-03-02 10:00:00": "unparseable_id",
+    "2.4/-1.0/2024-03-02 10:00:00": "unparseable_id",
+    "1e3/-1.0/2024-03-02 10:00:00": "unparseable_id",
+    "27/-1.0/2024-03-02 10:00:00": "unparseable_user_id",
+    "20/-1.0/2024-03-02 10:00:00": "missing_user_id",
+    "21//2024-03-02 10:00:00": "missing_amount",
+    "22/abc/2024-03-02 10:00:00": "unparseable_amount",
+    "23/12,5/2024-03-02 10:00:00": "unparseable_amount",
+    "24/-1.0/not-a-date": "unparseable_created_at",
+    "25/-1.0/2024-02-30 10:00:00": "unparseable_created_at",
+    "26/-1.0/": "missing_created_at",
+}
+# id: (amount_milli, occurred_at, has_sub_milli_precision, is_known_event,
+#      credit_type, expires_at, has_malformed_meta_data, has_sign_mismatch)
+EXPECTED_CLEAN = {
+    1: (100_000, datetime(2024, 3, 1, 10), False, True, "allocation",
+        datetime(2024, 4, 1, 10), False, False),
+    2: (-300, datetime(2024, 3, 1, 11), False, True, "usage", None, False, False),
+    3: (-1750, datetime(2024, 3, 1, 12, 0, 0, 123456), False, True, "usage", None, False, False),
+    4: (-1000, datetime(2024, 3, 1, 13, 0, 0, 500000), False, True, "usage", None, False, False),
+    5: (-1235, datetime(2024, 3, 1, 14), True, True, "usage", None, False, False),
+    6: (2000, datetime(2024, 3, 1, 15), False, False, "other", None, False, False),
+    7: (20_000, datetime(2024, 3, 1, 16), False, True, "promotional",
+        datetime(2024, 3, 31, 16), True, False),
+    8: (4000, datetime(2024, 3, 1, 17), False, True, "refund", None, False, True),
+    9: (-3000, datetime(2024, 3, 1, 18), False, True, "promotional", None, False, True),
+    10: (20_000, datetime(2024, 3, 1, 19), False, True, "promotional",
+         datetime(2024, 3, 15), False, False),
+    11: (50_000, datetime(2024, 3, 1, 20), False, True, "purchase", None, False, False),
+}
+
+
+def test_crafted_dirty_rows_get_the_same_reasons_and_flags(spark_runs: SparkRuns) -> None:
+    quarantined = spark_engine.read_dumped(
+        spark_runs.fifo_dump, "staging.stg_ledger__quarantined_credit_histories",
+        "select coalesce(id_text, '<null>') || '/' || coalesce(amount_text, '') || '/' "
+        "|| coalesce(created_at_text, '') as row_key, quarantine_reason from t "
+        "where quarantine_reason != 'duplicate_id'")
+    assert {r["row_key"]: r["quarantine_reason"] for r in quarantined} == EXPECTED_REASONS
+    entries = _naive(spark_engine.read_dumped(
+        spark_runs.fifo_dump, "intermediate.int_ledger_entries",
+        "select * from t where user_id = 1"))
+    got = {
+        r["credit_history_id"]: (
+            r["amount_milli"], r["occurred_at"], r["has_sub_milli_precision"],
+            r["is_known_event"], r["credit_type"], r["expires_at"],
+            r["has_malformed_meta_data"], r["has_sign_mismatch"])
+        for r in entries
+    }
+    assert got == EXPECTED_CLEAN
