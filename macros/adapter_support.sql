@@ -33,3 +33,7 @@
 {% macro default__stop_run(message) -%}
     error({{ message }})
 {%- endmacro %}
+
+{% macro postgres__stop_run(message) -%}
+    {{ engine_function('credit_ledger_raise') }}({{ message }})
+{%- endmacro %}

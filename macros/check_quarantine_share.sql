@@ -44,16 +44,28 @@
         group by scope, quarantine_reason
     ),
 
+    -- the commonest reason per scope (ties: the first by name)
+    ranked_reasons as (
+        select
+            *,
+            row_number() over (
+                partition by scope
+                order by quarantine_reason is null, row_count desc, quarantine_reason
+            ) as reason_rank
+        from reasons
+    ),
+
     shares as (
         select
             scope,
             sum(row_count) as total_rows,
             coalesce(sum(row_count) filter (where quarantine_reason is not null), 0)
                 as quarantined_rows,
-            arg_max(quarantine_reason, row_count)
-                filter (where quarantine_reason is not null) as top_reason,
+            max(quarantine_reason)
+                filter (where reason_rank = 1 and quarantine_reason is not null)
+                as top_reason,
             max(row_count) filter (where quarantine_reason is not null) as top_rows
-        from reasons
+        from ranked_reasons
         group by scope
     ),
 
@@ -70,9 +82,8 @@
             and (scope = 'credit_histories rows' or total_rows >= 100)
     )
 
-    select
-        error(
-            cast(round(100.0 * top_rows / total_rows) as bigint)
+    {%- set message -%}
+        cast(round(100.0 * top_rows / total_rows) as bigint)
             || '% of ' || scope || ' are quarantined as ' || top_reason
             || ' (' || cast(round(100.0 * quarantined_rows / total_rows) as bigint)
             || '% quarantined in all, above max_quarantined_share '
@@ -83,7 +94,9 @@
                 {%- endfor %}
             end
             || ', then build again.'
-        )
+    {%- endset %}
+
+    select {{ stop_run(message) }}
     from over_threshold
     where verdict_rank = 1
 {% endmacro %}

@@ -10,6 +10,16 @@
     {{ not_supported_on_adapter('date_series') }}
 {%- endmacro %}
 
+{% macro postgres__date_series(start_expression, end_expression) -%}
+    (
+        select cast(generate_series(
+            cast(cast({{ start_expression }} as date) as timestamp),
+            cast(cast({{ end_expression }} as date) as timestamp),
+            interval '1 day'
+        ) as date) as date_day
+    )
+{%- endmacro %}
+
 {% macro duckdb__date_series(start_expression, end_expression) -%}
     (
         select cast(unnest(generate_series(

@@ -91,6 +91,22 @@
     hash({{ ledger_source_columns() | join(', ') }})
 {%- endmacro %}
 
+{# The tie rule between two versions of an id written at the same
+   updated_at (base_ledger__credit_histories): the larger of this hash wins.
+   md5 of the version's values as staging reads them (trimmed texts,
+   parsed ids), the same on every engine: the engine's own row hash
+   (ledger_row_hash) differs between engines. Versions that tie on it carry
+   the same values downstream. Computed on repeated keys only. #}
+{% macro ledger_version_hash() -%}
+    md5(concat_ws('|'
+        {%- for column_name in ['id_text', 'user_id_text', 'credit_event_id',
+            'creditable_type', 'creditable_id', 'amount_text',
+            'previous_amount_text', 'description', 'meta_data', 'created_at_text'] -%}
+            , coalesce(cast({{ column_name }} as {{ type_text() }}) || '.', '')
+        {%- endfor -%}
+    ))
+{%- endmacro %}
+
 {# The key a row is compared and replaced by: its parsed id, else (no
    parseable id) its content hash. #}
 {% macro ledger_row_key(id_expression, hash_expression) -%}

@@ -15,7 +15,7 @@
     {% if execute %}
         {% set limit = milli_value_limit() | trim %}
         {% set total_sql %}
-            select cast(coalesce(sum(abs(cast(amount_milli as hugeint))), 0) as varchar)
+            select cast(coalesce(sum(abs(cast(amount_milli as {{ wide_integer() }}))), 0) as {{ type_text() }})
             from {{ this }}
         {% endset %}
         {% set total = run_query(total_sql).columns[0].values()[0] %}
@@ -24,7 +24,7 @@
                 select
                     string_agg(
                         'id ' || credit_history_id || ' (user ' || user_id || ', '
-                        || cast(cast(amount_milli as decimal(38, 0)) * 0.001 as varchar)
+                        || cast(cast(amount_milli as decimal(38, 0)) * 0.001 as {{ type_text() }})
                         || ' credits)',
                         ', ' order by abs(amount_milli) desc, credit_history_id
                     )

@@ -53,7 +53,7 @@
 {% macro to_minor_units(units_expression) -%}
     case
         when abs({{ units_expression }}) < 1e12
-            then cast(round({{ units_expression }} * {{ var('currency_minor_units') }}) as bigint)
+            then cast({{ round_half_away(units_expression ~ ' * ' ~ var('currency_minor_units')) }} as bigint)
     end
 {%- endmacro %}
 

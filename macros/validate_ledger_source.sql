@@ -9,7 +9,51 @@
     test that has nothing to do with the cause.
 #}
 {% macro validate_ledger_source() %}
-    {% if execute and target.type == 'duckdb' %}
+    {{ return(adapter.dispatch('validate_ledger_source', 'credit_ledger')()) }}
+{% endmacro %}
+
+{# A warehouse: the loader (python -m credit_ledger.load) left the five
+   tables in the schema `ledger`. Each must exist, hold every documented
+   column and (but subscriptions) at least one row. #}
+{% macro default__validate_ledger_source() %}
+    {% if execute %}
+        {% for source_node in graph.sources.values()
+            if source_node.source_name == 'ledger' %}
+            {% set table = source_node.name %}
+            {% set relation = adapter.get_relation(
+                database=source_node.database, schema=source_node.schema,
+                identifier=source_node.identifier) %}
+            {% set location = source_node.schema ~ '.' ~ source_node.identifier %}
+            {% if relation is none %}
+                {{ exceptions.raise_compiler_error(
+                    "ledger table " ~ location ~ " does not exist: load the export "
+                    ~ "with python -m credit_ledger.load --target " ~ target.name
+                    ~ " --ledger DIR (README)."
+                ) }}
+            {% endif %}
+            {% set found_columns = adapter.get_columns_in_relation(relation)
+                | map(attribute='name') | map('lower') | list %}
+            {% do stop_if_columns_missing(location, source_node.columns, found_columns) %}
+            {% set has_rows = run_query(
+                "select count(*) from (select 1 from " ~ relation ~ " limit 1) as probe"
+            ).columns[0].values()[0] %}
+            {% if has_rows == 0 %}
+                {% set empty_message = "ledger table " ~ table ~ " is empty ('" ~ location
+                    ~ "' has no rows): check the export job that wrote it, "
+                    ~ "an empty export is almost always a failed one" %}
+                {% if table == 'subscriptions' %}
+                    {{ log("Warning: " ~ empty_message ~ " (allowed for this table).", info=true) }}
+                {% else %}
+                    {{ exceptions.raise_compiler_error(empty_message ~ ".") }}
+                {% endif %}
+            {% endif %}
+        {% endfor %}
+    {% endif %}
+{% endmacro %}
+
+{# DuckDB, the embedded target: the files themselves. #}
+{% macro duckdb__validate_ledger_source() %}
+    {% if execute %}
         {% set ledger_path = var('ledger_path') %}
         {% set ledger_format = var('ledger_format') %}
         {% if ledger_format not in ['csv', 'parquet'] %}

@@ -10,16 +10,17 @@
 -- Why not set-based SQL: the consumption order is by expiry, and a lot
 -- granted later can expire sooner, so which lot a debit draws from depends on
 -- every earlier debit. The walk is sequential per user; it runs in
+-- fifo_pieces() (macros/fifo_pieces.sql), per engine: on DuckDB
 -- fifo_allocate(), a compiled kernel (credit_ledger/fifo.py) that the
--- dbt-duckdb plugin registers on the connection. Per user the kernel:
+-- dbt-duckdb plugin registers on the connection; on PostgreSQL a PL/pgSQL
+-- function created at run start. Per user the kernel:
 --   1. orders the user's rows by (occurred_at, credit_history_id);
 --   2. at a debit, drops open lots with expires_at <= its time, then consumes
 --      open lots by (expires_at, never-expiring last, granted_at, lot_id);
 --      what is not covered becomes debt owed by that debit;
 --   3. at a grant, skips it if it expired on arrival (expires_at <= granted_at),
 --      else repays debt oldest debit first and opens the rest as a lot.
--- Users are independent: they are hashed into buckets, each bucket is one
--- call with all of its users' rows, so the work partitions by user.
+-- Users are independent, so the work partitions by user.
 {{
     config(
         materialized='incremental',
@@ -30,7 +31,6 @@
 }}
 -- depends_on: {{ ref('int_affected_users') }}
 -- depends_on: {{ ref('int_fifo_carryover') }}
-{{ require_adapter('duckdb', 'FIFO depletion (int_credit_allocations)') }}
 
 -- incremental: the rows of rebuilt users, and for resumed users their new
 -- rows after the state carried over from the previous run (open lots and
@@ -62,40 +62,22 @@ events as (
 ),
 {% endif %}
 
-user_buckets as (
-    select
-        hash(user_id) % {{ var('fifo_user_buckets') }} as bucket,
-        list(
-            struct_pack(
-                user_id := user_id,
-                credit_history_id := credit_history_id,
-                occurred_us := epoch_us(occurred_at),
-                amount_milli := amount_milli,
-                -- never expires: the largest BIGINT sorts after every date
-                expires_us := coalesce(epoch_us(expires_at), 9223372036854775807)
-            )
-        ) as events
-    from events
-    group by 1
-),
-
 pieces as (
-    select unnest(fifo_allocate(events)) as piece
-    from user_buckets
+    {{ fifo_pieces('events') }}
 ),
 
 final as (
     select
-        piece.debit_id,
-        case when piece.kind != 2 then piece.lot_id end as lot_id,
-        piece.user_id,
-        case piece.kind
+        debit_id,
+        lot_id,
+        user_id,
+        case piece_kind
             when 0 then 'consumption'
             when 1 then 'debt_repayment'
             when 2 then 'unfunded'
         end as allocation_kind,
-        piece.amount_milli,
-        make_timestamp(piece.allocated_us) as allocated_at
+        amount_milli,
+        {{ from_epoch_microseconds('allocated_us') }} as allocated_at
     from pieces
 )
 

@@ -52,7 +52,7 @@ unpaid_debts as (
     select
         pieces.debit_id as credit_history_id,
         pieces.user_id,
-        cast(null as varchar) as credit_type,
+        cast(null as {{ type_text() }}) as credit_type,
         -pieces.amount_milli as amount_milli,
         pieces.allocated_at as occurred_at,
         cast(null as timestamp) as expires_at
@@ -72,7 +72,7 @@ with final as (
     select
         cast(null as bigint) as credit_history_id,
         cast(null as bigint) as user_id,
-        cast(null as varchar) as credit_type,
+        cast(null as {{ type_text() }}) as credit_type,
         cast(null as bigint) as amount_milli,
         cast(null as timestamp) as occurred_at,
         cast(null as timestamp) as expires_at

@@ -97,7 +97,7 @@ final as (
             -- (in HUGEINT: each term fits a BIGINT, their difference may not)
             when
                 abs(
-                    cast(previous_amount_milli as hugeint)
+                    cast(previous_amount_milli as {{ wide_integer() }})
                     - expected_previous_amount_milli
                 )
                 <= case when has_sub_milli_history then 1 else 0 end

@@ -63,10 +63,15 @@ new_last_rows as (
         previous_amount_milli as last_previous_amount_milli,
         amount_milli as last_amount_milli,
         occurred_at as last_occurred_at
-    from balances
-    qualify row_number() over (
-        partition by user_id order by user_row_number desc
-    ) = 1
+    from (
+        select
+            *,
+            row_number() over (
+                partition by user_id order by user_row_number desc
+            ) as row_from_last
+        from balances
+    ) as ranked
+    where row_from_last = 1
 ),
 
 -- the last row: the newest processed row, else the one carried over
@@ -153,7 +158,7 @@ final as (
         -- differences in HUGEINT: an absurd snapshot must not overflow)
         coalesce(
             2 * abs(
-                cast(users.credits_snapshot_milli as hugeint)
+                cast(users.credits_snapshot_milli as {{ wide_integer() }})
                 - coalesce(last_rows.ledger_balance_milli, 0)
             ) > breaks.sub_milli_row_count + 1,
             true
@@ -162,7 +167,7 @@ final as (
         -- never differ, whatever the ledger holds
         coalesce(
             abs(
-                cast(users.credits_snapshot_milli as hugeint)
+                cast(users.credits_snapshot_milli as {{ wide_integer() }})
                 - coalesce(last_rows.app_chain_balance_milli, 0)
             ) > case when breaks.sub_milli_row_count > 0 then 1 else 0 end,
             true

@@ -43,7 +43,7 @@ final as (
         cast(breakage_minor as bigint) as breakage_minor,
         case
             when open_milli = 0
-                then cast(expired_milli as double) / cast(granted_milli as double)
+                then cast(expired_milli as {{ type_float() }}) / cast(granted_milli as {{ type_float() }})
         end as observed_breakage_rate
     from cohorts
 )

@@ -245,7 +245,7 @@ calendar as (
     from {{ date_series(
         '(select min(spans.first_date) from spans)',
         '(select as_of from as_of)'
-    ) }}
+    ) }} as calendar_days
 ),
 
 filled as (
@@ -279,10 +279,15 @@ carried_balances as (
         activity_date,
         closing_balance_milli,
         history_days
-    from kept_days
-    qualify row_number() over (
-        partition by user_id order by activity_date desc
-    ) = 1
+    from (
+        select
+            *,
+            row_number() over (
+                partition by user_id order by activity_date desc
+            ) as day_from_last
+        from kept_days
+    ) as ranked
+    where day_from_last = 1
 ),
 
 balances as (
@@ -368,14 +373,14 @@ final as (
         -- row do not exist: a window's sum is divided by the days of it
         -- the user has (history_days, capped at the window)
         cast(consumed_30d_milli as bigint) as consumed_30d_milli,
-        cast(consumed_7d_milli as double) / least(7, history_days) as consumed_7d_avg_milli,
-        cast(consumed_30d_milli as double) / least(30, history_days) as consumed_30d_avg_milli,
-        cast(consumed_30d_milli as double) / 30 as consumed_30d_full_window_avg_milli,
+        cast(consumed_7d_milli as {{ type_float() }}) / least(7, history_days) as consumed_7d_avg_milli,
+        cast(consumed_30d_milli as {{ type_float() }}) / least(30, history_days) as consumed_30d_avg_milli,
+        cast(consumed_30d_milli as {{ type_float() }}) / 30 as consumed_30d_full_window_avg_milli,
         case
             when closing_balance_milli <= 0 then 0.0
             when consumed_30d_milli > 0
                 then
-                    cast(closing_balance_milli as double) * least(30, history_days)
+                    cast(closing_balance_milli as {{ type_float() }}) * least(30, history_days)
                     / consumed_30d_milli
         end as runway_days,
         cast(usage_count as bigint) as usage_count,

@@ -170,7 +170,7 @@ final as (
         cast(count(*) as bigint) as users,  -- noqa: RF04
         cast(sum(case when cancelled_next_30d then 1 else 0 end) as bigint)
             as cancelled_next_30d,
-        cast(sum(case when cancelled_next_30d then 1 else 0 end) as double)
+        cast(sum(case when cancelled_next_30d then 1 else 0 end) as {{ type_float() }})
         / count(*) as cancellation_rate
     from scored
     group by 1, 2

@@ -69,7 +69,7 @@ months as (
     from {{ date_series(
         '(select min(starts_at) from subscriptions)',
         '(select as_of from as_of)'
-    ) }}
+    ) }} as calendar_days
 ),
 
 subscribers as (
@@ -116,7 +116,7 @@ final as (
         {{ to_credits('coalesce(allocated.used_milli, 0)') }} as used_credits,
         case
             when allocated.allocated_milli > 0
-                then cast(allocated.used_milli as double) / allocated.allocated_milli
+                then cast(allocated.used_milli as {{ type_float() }}) / allocated.allocated_milli
         end as utilisation_ratio,
         cast(coalesce(allocated.settled_allocation_count, 0) as bigint)
             as settled_allocation_count,
@@ -126,7 +126,7 @@ final as (
         case
             when allocated.settled_allocated_milli > 0
                 then
-                    cast(allocated.settled_used_milli as double)
+                    cast(allocated.settled_used_milli as {{ type_float() }})
                     / allocated.settled_allocated_milli
         end as settled_utilisation_ratio,
         plan_months.month_start

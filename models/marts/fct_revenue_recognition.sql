@@ -75,8 +75,8 @@ breakage_steps as (
         expired_milli as credits_milli,
         2 as step_group,
         cast(null as timestamp) as debit_occurred_at,
-        cast(null as varchar) as service_name,
-        cast(null as varchar) as creditable_type,
+        cast(null as {{ type_text() }}) as service_name,
+        cast(null as {{ type_text() }}) as creditable_type,
         cast(null as bigint) as creditable_id,
         cast(null as bigint) as debit_plan_id
     from lots

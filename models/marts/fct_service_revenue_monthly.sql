@@ -18,7 +18,7 @@ monthly as (
             distinct
             case
                 when creditable_id is not null
-                    then concat(coalesce(creditable_type, ''), ':', cast(creditable_id as varchar))
+                    then concat(coalesce(creditable_type, ''), ':', cast(creditable_id as {{ type_text() }}))
             end
         ) as item_count,
         cast(count(*) as bigint) as piece_count,

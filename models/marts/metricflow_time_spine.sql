@@ -10,7 +10,7 @@ days as (
     from {{ date_series(
         '(select min(occurred_at) from entries)',
         dbt.dateadd('day', 366, '(select ' ~ ledger_as_of() ~ ')'),
-    ) }}
+    ) }} as calendar_days
 )
 
 select * from days

@@ -100,6 +100,9 @@ def pg_server(database: str = "credits") -> Iterator[dict[str, str]]:
             f"-c port={port}",
             f"-c unix_socket_directories={base}",
             "-c timezone=America/New_York",
+            # JIT compiles the parsing macros' large expressions for seconds per
+            # model (PostgreSQL's estimates on CTEs trip its cost threshold)
+            "-c jit=off",
             "-c fsync=off",
             "-c synchronous_commit=off",
             "-c full_page_writes=off",

@@ -35,14 +35,14 @@ parsed as (
         {{ parse_id('user_id') }} as user_id,
         {{ parse_id('credit_event_id') }} as credit_event_id,
         {{ parse_id('creditable_id') }} as creditable_id,
-        nullif(trim(cast(id as varchar)), '') as id_text,
-        nullif(trim(cast(user_id as varchar)), '') as user_id_text,
+        nullif(trim(cast(id as {{ type_text() }})), '') as id_text,
+        nullif(trim(cast(user_id as {{ type_text() }})), '') as user_id_text,
         {{ normalise_code('creditable_type') }} as creditable_type,
-        nullif(trim(cast(amount as varchar)), '') as amount_text,
-        nullif(trim(cast(previous_amount as varchar)), '') as previous_amount_text,
+        nullif(trim(cast(amount as {{ type_text() }})), '') as amount_text,
+        nullif(trim(cast(previous_amount as {{ type_text() }})), '') as previous_amount_text,
         description,
         nullif(trim({{ meta_data_text('meta_data') }}), '') as meta_data,
-        nullif(trim(cast(created_at as varchar)), '') as created_at_text,
+        nullif(trim(cast(created_at as {{ type_text() }})), '') as created_at_text,
         {{ parse_float('amount') }} as amount,
         {{ parse_float('previous_amount') }} as previous_amount,
         {{ parse_utc_timestamp('created_at') }} as occurred_at,
@@ -64,8 +64,8 @@ converted as (
 ),
 
 -- a re-exported id keeps its latest version, then (same updated_at) the
--- larger content hash: an order-free tie rule, so that a re-dump in another
--- order ranks alike. Only keys that repeat are ranked, to keep the sort
+-- larger version hash (ledger_version_hash: md5, the same on every engine):
+-- an order-free tie rule, so that a re-dump in another order ranks alike. Only keys that repeat are ranked, to keep the sort
 -- small; identical copies are numbered apart (source_row_copy).
 repeated_keys as (
     select source_row_key
@@ -93,6 +93,7 @@ key_versions as (
             partition by source_row_key
             order by
                 updated_at desc nulls last,
+                {{ ledger_version_hash() }} desc,
                 source_row_hash desc,
                 source_row_copy asc
         ) as id_version_rank

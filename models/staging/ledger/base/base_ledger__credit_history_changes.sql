@@ -85,7 +85,7 @@ overlap as (
                 then {{ stop_run(
                     "'credit_histories at " ~ (var('ledger_path') | replace("'", "''"))
                     ~ " shares none of its rows with the '"
-                    ~ " || cast(sum(loaded_count) as varchar) || ' rows this"
+                    ~ " || cast(sum(loaded_count) as " ~ type_text() ~ ") || ' rows this"
                     ~ " database holds: it is another ledger (or every row was"
                     ~ " rewritten). Build it into its own file"
                     ~ " (CREDITS_DB_PATH=...) or replace this one with"

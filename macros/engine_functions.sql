@@ -1,0 +1,49 @@
+{#
+    Functions a warehouse engine needs and does not have, created by the
+    on-run-start hook `create_engine_functions()` (dbt_project.yml) in the
+    target's own schema, so that every model, test and unit test of the run
+    finds them. DuckDB needs none here (its FIFO kernel is registered by the
+    dbt-duckdb plugin, credit_ledger/duckdb_plugin.py).
+#}
+{% macro create_engine_functions() -%}
+    {{ return(adapter.dispatch('create_engine_functions', 'credit_ledger')()) }}
+{%- endmacro %}
+
+{% macro default__create_engine_functions() -%}
+{%- endmacro %}
+
+{# The schema-qualified name of a function created by create_engine_functions. #}
+{% macro engine_function(name) -%}
+    {{ adapter.quote(target.schema) }}.{{ name }}
+{%- endmacro %}
+
+{% macro postgres__create_engine_functions() -%}
+    {%- if execute %}
+    create schema if not exists {{ adapter.quote(target.schema) }};
+
+    -- stops the statement with `message` (DuckDB's error())
+    create or replace function {{ engine_function('credit_ledger_raise') }}(message text)
+    returns text
+    language plpgsql volatile
+    as $function$
+    begin
+        raise exception '%', message;
+    end
+    $function$;
+
+    -- is the text valid JSON? (PostgreSQL 15 has no `is json`)
+    create or replace function {{ engine_function('credit_ledger_json_is_valid') }}(document text)
+    returns boolean
+    language plpgsql immutable strict parallel safe
+    as $function$
+    begin
+        perform cast(document as json);
+        return true;
+    exception when others then
+        return false;
+    end
+    $function$;
+
+    {{ postgres__create_fifo_function() }}
+    {%- endif %}
+{%- endmacro %}
