@@ -22,16 +22,13 @@ proves that a later session sees what dbt built.
 
 from __future__ import annotations
 
-import math
 import os
 import random
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
-import duckdb
 import pytest
 
 import spark_engine
@@ -125,81 +122,13 @@ def spark_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRuns]:
                 os.environ[name] = value
 
 
-# ------------------------------------------------------------ comparison
-
-
-def _canonical(value: Any) -> Any:
-    """One spelling per value: instants in UTC, decimals without trailing
-    zeros (an integral one as an int)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else value.normalize()
-    return value
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, columns: list[str]) -> list[tuple]:
-    select = ", ".join(f'"{c}"' for c in columns)
-    return [tuple(_canonical(v) for v in row)
-            for row in con.execute(f"select {select} from ({sql})").fetchall()]
-
-
-def _sort_key(row: tuple) -> str:
-    # floats rounded for the order only; compared with a tolerance below
-    return repr(tuple(float(f"{v:.6g}") if isinstance(v, float) else v for v in row))
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return a is b
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
-
-
-def _compared_relations(sample_build: BuiltLedger) -> list[tuple[str, str]]:
-    return sample_build.rows(
-        "select table_schema, table_name from information_schema.tables "
-        f"where table_schema in {COMPARED_SCHEMAS} order by 1, 2")
-
-
 def test_every_seed_intermediate_model_and_mart_equals_duckdb(
     spark_runs: SparkRuns, sample_build: BuiltLedger
 ) -> None:
-    relations = _compared_relations(sample_build)
-    assert len(relations) > 30
-    on_spark = spark_engine.dumped(spark_runs.sample_dump)
-    assert {f"{s}.{t}" for s, t in relations} <= on_spark
-    differences = []
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute(f"attach '{sample_build.db_path}' as duck (read_only)")
-        for schema, table in relations:
-            if table in RUN_ONLY_MODELS:
-                continue
-            spark_sql = (f"select * from read_parquet("
-                         f"'{spark_runs.sample_dump / f'{schema}.{table}'}/*.parquet')")
-            duck_sql = f'select * from duck."{schema}"."{table}"'
-            duck_columns = [d[0] for d in con.execute(f"{duck_sql} limit 0").description]
-            spark_columns = [d[0] for d in con.execute(f"{spark_sql} limit 0").description]
-            if duck_columns != spark_columns:
-                differences.append(f"{schema}.{table}: columns {spark_columns} != {duck_columns}")
-                continue
-            columns = [c for c in duck_columns if c not in RUN_ONLY_COLUMNS]
-            duck_rows = sorted(_rows(con, duck_sql, columns), key=_sort_key)
-            spark_rows = sorted(_rows(con, spark_sql, columns), key=_sort_key)
-            if len(duck_rows) != len(spark_rows):
-                differences.append(
-                    f"{schema}.{table}: {len(spark_rows)} rows on Spark, {len(duck_rows)} on DuckDB")
-                continue
-            for spark_row, duck_row in zip(spark_rows, duck_rows):
-                if not all(_same(a, b) for a, b in zip(spark_row, duck_row)):
-                    differences.append(
-                        f"{schema}.{table}: Spark {dict(zip(columns, spark_row))} "
-                        f"!= DuckDB {dict(zip(columns, duck_row))}")
-                    break
+    compared, differences = spark_engine.compare_with_duckdb(
+        spark_runs.sample_dump, sample_build.db_path, COMPARED_SCHEMAS,
+        RUN_ONLY_MODELS, RUN_ONLY_COLUMNS)
+    assert compared > 30
     assert differences == []
 
 
