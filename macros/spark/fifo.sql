@@ -20,9 +20,13 @@
     using jar '{{ spark_fifo_jar() }}'
 {%- endmacro %}
 
-{#- one call per user with all of the user's rows (the function sorts them
-    by occurred_at, credit_history_id): Spark shuffles the rows by user, so
-    the users spread over the executors -#}
+{#- as on DuckDB, users are hashed into var('fifo_user_buckets') buckets and
+    each bucket is one call with all of its users' rows (the function sorts
+    them by user, occurred_at, credit_history_id): Spark shuffles the rows
+    by bucket, so whole users spread over the executors. Measured against
+    one call per user: 6.6 s instead of 10.6 s at 10^6 events on 2 cores
+    (the per-user arrays cost more to collect); raise the var on a cluster
+    with more cores than buckets. -#}
 {% macro spark__fifo_pieces(events) -%}
     select
         pieces.debit_id,
@@ -32,10 +36,10 @@
         pieces.amount_milli,
         pieces.allocated_us
     from (
-        select inline(fifo_allocate(user_events.events))
+        select inline(fifo_allocate(user_buckets.events))
         from (
             select
-                user_id,
+                pmod(hash(user_id), {{ var('fifo_user_buckets') }}) as bucket,
                 collect_list(named_struct(
                     'user_id', user_id,
                     'credit_history_id', credit_history_id,
@@ -45,7 +49,7 @@
                     'expires_us', coalesce(unix_micros(expires_at), 9223372036854775807)
                 )) as events
             from {{ events }}
-            group by user_id
-        ) as user_events
+            group by 1
+        ) as user_buckets
     ) as pieces
 {%- endmacro %}
