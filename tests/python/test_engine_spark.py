@@ -148,7 +148,7 @@ def test_the_scheduled_run_passed_and_was_a_full_refresh(spark_runs: SparkRuns) 
         (1, True, False, False), (1, True, False, True),
         (2, True, False, False), (2, True, True, True)]
     statuses = {r["status"] for r in spark_runs.sample_run.results}
-    assert statuses <= {"success", "pass"}, statuses
+    assert statuses <= {"success", "pass", "no-op"}, statuses  # no-op: hooks
     assert any(r["unique_id"].startswith("test.") for r in spark_runs.sample_run.results)
 
 
