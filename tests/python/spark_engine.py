@@ -1,17 +1,22 @@
-"""Helpers of the Spark engine tests: run the loader and dbt against a
-local Spark whose warehouse and metastore live in one folder, and copy
-relations out as Parquet (a child process: a Derby metastore admits one JVM
-at a time, so this process never starts Spark itself).
+"""Helpers of the Spark engine tests: one child process (one JVM: a Derby
+metastore admits one at a time, and a JVM start costs 10-40 s) runs a list
+of steps against the local Spark whose warehouse and metastore are in
+$CREDITS_SPARK_DIR:
 
-    python tests/python/spark_engine.py dump OUT SCHEMA...
+* load: `credit_ledger.load`'s reading and writing of a ledger directory;
+* dbt: `dbt <args> --target spark` in-process (dbtRunner; dbt-spark's
+  session method finds the child's session);
+* dump: every table and view of some schemas copied out as Parquet, for
+  DuckDB to compare.
 
-writes every table and view of the schemas to OUT/<schema>.<name>/ with a
-session built from the `spark` output's settings, i.e. a new session that
-must see what dbt built.
+The session is built from the `spark` output's settings (as a later
+session, a notebook or the loader would build it), so the dumps also prove
+that such a session sees what dbt built. This process never starts Spark.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -34,46 +39,74 @@ def require_java() -> None:
         raise RuntimeError(INSTALL_JAVA)
 
 
-def load(ledger_dir: Path, fmt: str = "csv") -> None:
-    """python -m credit_ledger.load --target spark (CREDITS_SPARK_DIR from
-    the environment)."""
+def run_steps(steps: list[dict[str, Any]], work: Path) -> list[dict[str, Any]]:
+    """Run the steps in one child process; one result per step (for dbt:
+    `ok` and `results`, each node's unique_id and status). Raises with the
+    child's output when a step fails."""
+    plan = work / "steps.json"
+    outcome = work / "steps_result.json"
+    plan.write_text(json.dumps(steps))
+    env = dict(os.environ, DBT_TARGET_PATH=str(work / "target"),
+               DBT_LOG_PATH=str(work / "logs"), DO_NOT_TRACK="1")
     completed = subprocess.run(
-        [sys.executable, "-m", "credit_ledger.load", "--target", "spark",
-         "--ledger", str(ledger_dir), "--format", fmt],
-        cwd=PROJECT_DIR, capture_output=True, text=True,
+        [sys.executable, __file__, "steps", str(plan), str(outcome)],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
     )
-    if completed.returncode != 0:
-        raise RuntimeError(f"loading {ledger_dir} failed:\n{completed.stderr[-4000:]}")
+    results = json.loads(outcome.read_text()) if outcome.exists() else []
+    if completed.returncode != 0 or len(results) != len(steps) or not all(
+            r.get("ok", True) for r in results):
+        raise RuntimeError(
+            f"Spark steps failed after {len(results)} of {len(steps)}:\n"
+            f"{(completed.stdout + completed.stderr)[-8000:]}")
+    return results
 
 
-def dump(out: Path, schemas: list[str]) -> None:
-    completed = subprocess.run(
-        [sys.executable, __file__, "dump", str(out), *schemas],
-        cwd=PROJECT_DIR, capture_output=True, text=True,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"reading the Spark relations failed:\n{completed.stderr[-4000:]}")
+def _run_steps_main(plan: Path, outcome: Path) -> None:
+    from credit_ledger.load import load_spark, read_ledger, spark_session
 
-
-def _dump_main(out: Path, schemas: list[str]) -> None:
-    from pyspark.sql import SparkSession
-
-    from credit_ledger.load import spark_settings
-
-    builder = SparkSession.builder.appName("credit_ledger tests")
-    for key, value in spark_settings().items():
-        builder = builder.config(key, value)
-    builder = builder.config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-    spark = builder.enableHiveSupport().getOrCreate()
+    spark = spark_session()
+    spark.sparkContext.setLogLevel("ERROR")
+    results: list[dict[str, Any]] = []
     try:
-        for schema in schemas:
-            for row in spark.sql(f"show tables in {schema}").collect():
-                if row.isTemporary:
-                    continue
-                spark.table(f"{schema}.{row.tableName}").coalesce(1).write.parquet(
-                    str(out / f"{schema}.{row.tableName}"))
+        for step in json.loads(plan.read_text()):
+            if "load" in step:
+                load_spark(read_ledger(Path(step["load"]), step.get("format", "csv")), spark)
+                results.append({})
+            elif "dbt" in step:
+                results.append(_dbt_step(step))
+            else:
+                _dump(spark, Path(step["dump"]), step["schemas"])
+                results.append({})
+            outcome.write_text(json.dumps(results))
+            if not results[-1].get("ok", True):
+                break
     finally:
         spark.stop()
+
+
+def _dbt_step(step: dict[str, Any]) -> dict[str, Any]:
+    from dbt.cli.main import dbtRunner
+
+    for name, value in step.get("env", {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    args = [*step["dbt"], "--target", "spark", "--project-dir", str(PROJECT_DIR),
+            "--profiles-dir", str(PROJECT_DIR), "--vars", json.dumps(step.get("vars", {}))]
+    outcome = dbtRunner().invoke(args)
+    nodes = [{"unique_id": r.node.unique_id, "status": str(r.status)}
+             for r in (getattr(outcome.result, "results", None) or [])]
+    return {"ok": bool(outcome.success), "results": nodes}
+
+
+def _dump(spark: Any, out: Path, schemas: list[str]) -> None:
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    for schema in schemas:
+        for row in spark.sql(f"show tables in {schema}").collect():
+            if not row.isTemporary:
+                spark.table(f"{schema}.{row.tableName}").coalesce(1).write.parquet(
+                    str(out / f"{schema}.{row.tableName}"))
 
 
 def dumped(out: Path) -> set[str]:
@@ -170,6 +203,6 @@ def compare_with_duckdb(
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "dump":
-        os.chdir(PROJECT_DIR)
-        _dump_main(Path(sys.argv[2]), sys.argv[3:])
+    if sys.argv[1] == "steps":
+        sys.path.insert(0, str(PROJECT_DIR))
+        _run_steps_main(Path(sys.argv[2]), Path(sys.argv[3]))

@@ -2,22 +2,23 @@
 session whose warehouse and metastore live in a temp folder) gives DuckDB's
 rows.
 
-One module fixture runs, in order:
+One module fixture runs, in one child process (tests/python/spark_engine.py),
+in order:
 
 1. a ledger of seeded random FIFO users (tests/python/fifo_ledgers.py) plus
-   the crafted dirty rows of test_staging.py, loaded with
-   `python -m credit_ledger.load --target spark` and built up to the FIFO
-   models and the quarantine, their unit tests included (so the FIFO
-   function is visible to dbt's unit tests too);
+   the crafted dirty rows of test_staging.py, loaded by credit_ledger.load
+   (`--target spark` does the same) and built up to the FIFO models and the
+   quarantine, with the FIFO unit tests (the function is visible to dbt's
+   unit tests too);
 2. the committed sample ledger, loaded over it, then the scheduled command
    (`dbt build` without unit tests, data tests included). The first run's
    tables are there, as after any earlier run; on Spark every run rebuilds
    whole (macros/spark/incremental.sql), so this run must equal a full
    refresh: DuckDB's build of the same ledger (fixture `sample_build`).
 
-After each run a new Spark session built from the `spark` output's
-settings copies the relations out as Parquet (spark_engine.py), which also
-proves that a later session sees what dbt built.
+After each run the relations are copied out as Parquet; the sample's by a
+new process whose session is built from the `spark` output's settings, so
+it also proves that a later session sees what dbt built.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import pytest
 
 import spark_engine
 from conftest import BuiltLedger
-from credit_ledger.dbt_runner import DbtResult, run_dbt
+from credit_ledger.dbt_runner import PROJECT_DIR, DbtResult
 from credit_ledger.ledger_files import write_ledger
 from credit_ledger.spark_fifo import build_jar
 from fifo_ledgers import as_tuples, random_user_ledger
@@ -83,12 +84,8 @@ def _fifo_ledger() -> tuple[list[dict[str, Any]], list[Event]]:
     return rows, events
 
 
-def _dbt(args: list[str], work: Path, dbt_vars: dict[str, Any]) -> DbtResult:
-    result = run_dbt([*args, "--target", "spark"], db_path=work / "unused.duckdb",
-                     work_dir=work, dbt_vars=dbt_vars)
-    if not result.ok:
-        pytest.fail(f"dbt {' '.join(args)} on Spark failed:\n{result.output[-8000:]}")
-    return result
+def _dbt_result(step_result: dict[str, Any]) -> DbtResult:
+    return DbtResult(0 if step_result["ok"] else 1, "", step_result["results"])
 
 
 @pytest.fixture(scope="module")
@@ -99,33 +96,37 @@ def spark_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRuns]:
         pytest.fail(str(missing))
     build_jar()
     work = tmp_path_factory.mktemp("spark")
-    saved = {name: os.environ.get(name)
-             for name in ("CREDITS_SPARK_DIR", "DBT_EXCLUDE_RESOURCE_TYPES")}
+    saved = os.environ.get("CREDITS_SPARK_DIR")
     os.environ["CREDITS_SPARK_DIR"] = str(work / "warehouse")
     try:
         rows, events = _fifo_ledger()
         fifo_ledger = work / "fifo_ledger"
         write_ledger(fifo_ledger, ledger(rows + CLEAN + DIRTY))
-        spark_engine.load(fifo_ledger)
-        # the FIFO unit tests run here (conftest excludes unit tests by default)
-        os.environ.pop("DBT_EXCLUDE_RESOURCE_TYPES", None)
-        fifo_run = _dbt(FIFO_SELECT, work, {"as_of": str(FIFO_AS_OF),
-                                            "max_quarantined_share": 1})
-        os.environ["DBT_EXCLUDE_RESOURCE_TYPES"] = "unit_test"
-        fifo_dump = work / "fifo_dump"
-        spark_engine.dump(fifo_dump, ["staging", "intermediate"])
-
-        spark_engine.load(Path("data/sample_ledger"))
-        sample_run = _dbt(SCHEDULED, work, {})
-        sample_dump = work / "sample_dump"
-        spark_engine.dump(sample_dump, [*COMPARED_SCHEMAS, "default"])
-        yield SparkRuns(fifo_run, events, fifo_dump, sample_run, sample_dump)
+        steps = [
+            {"load": str(fifo_ledger)},
+            # the FIFO unit tests run here (conftest excludes unit tests by
+            # default: its variable is unset for this step)
+            {"dbt": FIFO_SELECT, "vars": {"as_of": str(FIFO_AS_OF), "max_quarantined_share": 1},
+             "env": {"DBT_EXCLUDE_RESOURCE_TYPES": None}},
+            {"dump": str(work / "fifo_dump"), "schemas": ["staging", "intermediate"]},
+            {"load": str(PROJECT_DIR / "data" / "sample_ledger")},
+            {"dbt": SCHEDULED, "env": {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}},
+        ]
+        # the sample's relations are read by a new process: the build
+        # persists in CREDITS_SPARK_DIR
+        dump = [{"dump": str(work / "sample_dump"), "schemas": [*COMPARED_SCHEMAS, "default"]}]
+        try:
+            results = spark_engine.run_steps(steps, work)
+            spark_engine.run_steps(dump, work)
+        except RuntimeError as failed:
+            pytest.fail(str(failed))
+        yield SparkRuns(_dbt_result(results[1]), events, work / "fifo_dump",
+                        _dbt_result(results[4]), work / "sample_dump")
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        if saved is None:
+            os.environ.pop("CREDITS_SPARK_DIR", None)
+        else:
+            os.environ["CREDITS_SPARK_DIR"] = saved
 
 
 def test_every_seed_intermediate_model_and_mart_equals_duckdb(
