@@ -23,9 +23,9 @@
 {#- as on DuckDB, users are hashed into var('fifo_user_buckets') buckets and
     each bucket is one call with all of its users' rows (the function sorts
     them by user, occurred_at, credit_history_id): Spark shuffles the rows
-    by bucket, so whole users spread over the executors. Measured against
-    one call per user: 6.6 s instead of 10.6 s at 10^6 events on 2 cores
-    (the per-user arrays cost more to collect); raise the var on a cluster
+    by bucket, so whole users spread over the executors. One call per user
+    measured the same (10^6 events: about 3 s either way on 1 or 2 local
+    cores, credit_ledger/spark_fifo_bench.py); raise the var on a cluster
     with more cores than buckets. -#}
 {% macro spark__fifo_pieces(events) -%}
     select
