@@ -57,6 +57,8 @@ engines: $(ENGINE_STAMP)
 	@command -v java >/dev/null && command -v javac >/dev/null || { \
 		echo "java and javac are not on PATH: install a JDK 17 (Debian: apt-get install" \
 			"openjdk-17-jdk-headless); the Spark engine needs it" >&2; exit 1; }
+	@# Spark's FIFO function, compiled from credit_ledger/java (when changed)
+	$(BIN)/python -m credit_ledger.spark_fifo
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 		$(call apt_install,postgresql,PostgreSQL's initdb is not on PATH,the PostgreSQL 15 \
 			server binaries (the engine tests start a server)); }

@@ -29,12 +29,15 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import duckdb
 import pyarrow as pa
 
 from credit_ledger.ledger_files import COLUMNS
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCHEMA = "ledger"
@@ -242,27 +245,32 @@ def spark_settings() -> dict[str, str]:
     }
 
 
-def load_spark(tables: Sequence[LoadedTable]) -> None:
-    """Recreate `ledger.<table>` in the Spark session's catalog (every column
-    string) from the rows read by DuckDB.
-
-    The session is built from the same settings dbt's `spark` output uses, so
-    the tables land in the same metastore and warehouse."""
+def spark_session() -> "SparkSession":
+    """A Spark session built from the `spark` output's settings, so that
+    tables land in the same metastore and warehouse as dbt's."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("credit_ledger.load")
     for key, value in spark_settings().items():
         builder = builder.config(key, value)
-    spark = builder.enableHiveSupport().getOrCreate()
+    return builder.enableHiveSupport().getOrCreate()
+
+
+def load_spark(tables: Sequence[LoadedTable], spark: "SparkSession | None" = None) -> None:
+    """Recreate `ledger.<table>` in the Spark session's catalog (every column
+    string) from the rows read by DuckDB: in `spark`, else in a session of
+    its own (spark_session(), stopped at the end)."""
+    session = spark or spark_session()
     try:
-        spark.sql(f"create database if not exists {SCHEMA}")
+        session.sql(f"create database if not exists {SCHEMA}")
         for table in tables:
-            frame = spark.createDataFrame(table.data)
+            frame = session.createDataFrame(table.data)
             frame.write.mode("overwrite").format("parquet").saveAsTable(
                 f"{SCHEMA}.{table.name}"
             )
     finally:
-        spark.stop()
+        if spark is None:
+            session.stop()
 
 
 LOADERS = {"postgres": load_postgres, "spark": load_spark}

@@ -21,7 +21,7 @@
 
 {% macro build_runs_relation() -%}
     {{ return(api.Relation.create(
-        database=target.database, schema=target.schema,
+        database=target.get('database'), schema=target.schema,
         identifier='credit_ledger_build_runs')) }}
 {%- endmacro %}
 
@@ -54,32 +54,36 @@
 {# on-run-start: record this run as not passed (yet). #}
 {% macro start_build_run() -%}
     {%- if writes_state_models() -%}
-        {%- set runs = build_runs_relation() %}
-        create schema if not exists {{ adapter.quote(runs.schema) }};
-        create table if not exists {{ runs }} (
-            run_number bigint,
-            invocation_id varchar,
-            run_started_at timestamp,
-            command varchar,
-            is_full_refresh boolean,
-            passed boolean,
-            finished_at timestamp
-        );
-        insert into {{ runs }} (
-            run_number, invocation_id, run_started_at, command, is_full_refresh,
-            passed, finished_at
-        )
-        select
-            coalesce(max(run_number), 0) + 1,
-            '{{ invocation_id }}',
-            {{ this_run_loaded_at() }},
-            '{{ flags.WHICH }}',
-            {{ flags.FULL_REFRESH | string | lower }},
-            false,
-            null
-        from {{ runs }};
-        {{ build_runs_commit() }}
+        {{ return(adapter.dispatch('start_build_run', 'credit_ledger')()) }}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro default__start_build_run() -%}
+    {%- set runs = build_runs_relation() %}
+    create schema if not exists {{ adapter.quote(runs.schema) }};
+    create table if not exists {{ runs }} (
+        run_number bigint,
+        invocation_id varchar,
+        run_started_at timestamp,
+        command varchar,
+        is_full_refresh boolean,
+        passed boolean,
+        finished_at timestamp
+    );
+    insert into {{ runs }} (
+        run_number, invocation_id, run_started_at, command, is_full_refresh,
+        passed, finished_at
+    )
+    select
+        coalesce(max(run_number), 0) + 1,
+        '{{ invocation_id }}',
+        {{ this_run_loaded_at() }},
+        '{{ flags.WHICH }}',
+        {{ is_full_refresh() | string | lower }},
+        false,
+        null
+    from {{ runs }};
+    {{ build_runs_commit() }}
 {%- endmacro %}
 
 {# on-run-end: mark this run passed when every model of the project was
@@ -87,30 +91,40 @@
    node failed, errored or was skipped; an --empty run never passes. #}
 {% macro finish_build_run(results) -%}
     {%- if writes_state_models() -%}
-        {%- set statuses = {} -%}
-        {%- for result in results -%}
-            {%- do statuses.update({result.node.unique_id: result.status | string}) -%}
-        {%- endfor -%}
-        {%- set passed = namespace(value=not flags.EMPTY) -%}
-        {%- for node in graph.nodes.values() -%}
-            {%- if node.resource_type == 'model' and node.package_name == project_name
-                and node.config.enabled
-                and statuses.get(node.unique_id) != 'success' -%}
-                {%- set passed.value = false -%}
-            {%- endif -%}
-        {%- endfor -%}
-        {%- for status in statuses.values() -%}
-            {%- if status in ('error', 'fail', 'skipped', 'runtime error') -%}
-                {%- set passed.value = false -%}
-            {%- endif -%}
-        {%- endfor %}
-        update {{ build_runs_relation() }}
-        set
-            passed = {{ passed.value | string | lower }},
-            finished_at = {{ dbt.current_timestamp() }}
-        where invocation_id = '{{ invocation_id }}';
-        {{ build_runs_commit() }}
+        {{ return(adapter.dispatch('finish_build_run', 'credit_ledger')(
+            build_run_passed(results))) }}
     {%- endif -%}
+{%- endmacro %}
+
+{# Whether every model of the project was built and no node failed. #}
+{% macro build_run_passed(results) -%}
+    {%- set statuses = {} -%}
+    {%- for result in results -%}
+        {%- do statuses.update({result.node.unique_id: result.status | string}) -%}
+    {%- endfor -%}
+    {%- set passed = namespace(value=not flags.EMPTY) -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.package_name == project_name
+            and node.config.enabled
+            and statuses.get(node.unique_id) != 'success' -%}
+            {%- set passed.value = false -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for status in statuses.values() -%}
+        {%- if status in ('error', 'fail', 'skipped', 'runtime error') -%}
+            {%- set passed.value = false -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(passed.value) }}
+{%- endmacro %}
+
+{% macro default__finish_build_run(passed) %}
+    update {{ build_runs_relation() }}
+    set
+        passed = {{ passed | string | lower }},
+        finished_at = {{ dbt.current_timestamp() }}
+    where invocation_id = '{{ invocation_id }}';
+    {{ build_runs_commit() }}
 {%- endmacro %}
 
 {# Hooks run outside dbt's transactions; DuckDB commits each statement, other
@@ -128,7 +142,8 @@
 
 {# Whether the latest recorded run before this one passed (false when there
    is none: state written before runs were recorded is not trusted). Read
-   when a model is executed. #}
+   when a model is executed. (`passed desc`: on Spark a run has two rows,
+   its start and its end, macros/spark/build_runs.sql.) #}
 {% macro previous_build_run_passed() -%}
     {%- if not execute -%}
         {{ return(true) }}
@@ -140,6 +155,6 @@
     {%- endif -%}
     {%- set latest = run_query(
         'select passed from ' ~ runs ~ " where invocation_id != '" ~ invocation_id
-        ~ "' order by run_number desc limit 1") -%}
+        ~ "' order by run_number desc, passed desc limit 1") -%}
     {{ return(latest.rows | length > 0 and latest.rows[0][0] == true) }}
 {%- endmacro %}

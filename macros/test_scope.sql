@@ -65,7 +65,7 @@
         {{ exceptions.raise_compiler_error(
             "var test_scope must be 'changed' or 'all', not '" ~ mode ~ "'") }}
     {%- endif -%}
-    {%- if not execute or flags.FULL_REFRESH or mode == 'all' -%}
+    {%- if not execute or is_full_refresh() or mode == 'all' -%}
         {{ return(false) }}
     {%- endif -%}
     {%- if model is mapping and model.get('sources') -%}

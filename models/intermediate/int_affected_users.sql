@@ -48,7 +48,7 @@ users as (
 {%- else %}
 {%- set as_of_expression = 'max(' ~ parse_utc_timestamp("'" ~ var('as_of') ~ "'") ~ ')' %}
 {%- endif %}
-{%- if flags.FULL_REFRESH %}
+{%- if is_full_refresh() %}
 {%- set everyone_because = 'full_refresh' %}
 {%- elif not has_state %}
 {%- set everyone_because = 'first_build' %}

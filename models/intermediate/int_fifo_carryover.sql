@@ -22,7 +22,7 @@
     database=this.database, schema=this.schema,
     identifier='int_credit_allocations') %}
 
-{% if not flags.FULL_REFRESH and previous_lots is not none
+{% if not is_full_refresh() and previous_lots is not none
     and previous_pieces is not none %}
 with resumed as (
     select

@@ -12,7 +12,7 @@ with as_of as (
     select {{ ledger_as_of() }} as as_of
 ),
 
-{% if previous is not none and not flags.FULL_REFRESH %}
+{% if previous is not none and not is_full_refresh() %}
 previous as (
     select max(as_of) as previous_as_of from {{ previous }}
 ),

@@ -48,7 +48,7 @@ ordered as (
         row_number() over user_order as new_row_number,
         coalesce(carried.prev_row_count, 0) as prev_row_count,
         coalesce(carried.prev_balance_milli, 0)
-        + sum(entries.amount_milli) over user_order as running_sum_milli,
+        + sum(entries.amount_milli) over user_running as running_sum_milli,
         case
             when row_number() over user_order = 1
                 then carried.prev_previous_amount_milli
@@ -61,16 +61,22 @@ ordered as (
         -- once a user has a sub-milli amount, the app's float balances carry
         -- sub-milli remainders and each rounded term may be off by half a milli
         coalesce(carried.prev_has_sub_milli, false)
-        or bool_or(entries.has_sub_milli_precision) over user_order
+        or bool_or(entries.has_sub_milli_precision) over user_running
             as has_sub_milli_history
     from entries
     left join carried
         on entries.user_id = carried.user_id
-    window user_order as (
-        partition by entries.user_id
-        order by entries.occurred_at, entries.credit_history_id
-        rows between unbounded preceding and current row
-    )
+    -- lag() takes no frame (Spark refuses one): two windows
+    window
+        user_order as (
+            partition by entries.user_id
+            order by entries.occurred_at, entries.credit_history_id
+        ),
+        user_running as (
+            partition by entries.user_id
+            order by entries.occurred_at, entries.credit_history_id
+            rows between unbounded preceding and current row
+        )
 ),
 
 chained as (

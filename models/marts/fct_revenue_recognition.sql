@@ -92,7 +92,8 @@ steps as (
 walked as (
     select
         steps.*,
-        row_number() over lot_walk as lot_step,
+        -- bigint on every engine (Spark counts in int)
+        cast(row_number() over lot_walk as bigint) as lot_step,
         cast(sum(steps.credits_milli) over lot_walk as bigint) as cumulative_credits_milli,
         cast(sum(
             case when steps.recognition_kind = 'breakage' then 0 else steps.credits_milli end

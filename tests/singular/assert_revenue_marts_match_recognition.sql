@@ -32,7 +32,7 @@ used as (
 service_differences as (
     select
         'service revenue' as mart,
-        cast(coalesce(used.month_start, services.month_start) as varchar) as grain
+        cast(coalesce(used.month_start, services.month_start) as {{ type_text() }}) as grain
     from used
     full outer join services
         on used.month_start = services.month_start

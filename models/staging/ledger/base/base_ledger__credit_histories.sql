@@ -81,6 +81,8 @@ key_copies as (
         converted.*,
         row_number() over (
             partition by converted.source_row_key, converted.source_row_hash
+            -- copies are identical: any order (Spark requires one)
+            order by converted.source_row_hash
         ) as source_row_copy
     from converted
     inner join repeated_keys

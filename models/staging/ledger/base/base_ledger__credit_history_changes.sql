@@ -20,7 +20,7 @@
 {%- set loaded = adapter.get_relation(
     database=this.database, schema=this.schema,
     identifier='base_ledger__credit_histories') %}
-{%- set compare = loaded is not none and not flags.FULL_REFRESH %}
+{%- set compare = loaded is not none and not is_full_refresh() %}
 {{ config(materialized='table') }}
 
 with source as (
