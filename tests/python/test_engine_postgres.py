@@ -1,6 +1,6 @@
 """PostgreSQL gives DuckDB's rows.
 
-One throwaway server for the module (pg_server.py: initdb as `postgres`,
+One throwaway server for the module (credit_ledger/pg_server.py: initdb as `postgres`,
 127.0.0.1, a free port, timezone America/New_York so that nothing may
 depend on the server's zone). Each ledger goes to its own database, loaded
 by `python -m credit_ledger.load --target postgres`, then built with
@@ -42,7 +42,7 @@ from ledgers import (
     MODELS_ONLY, RUN_ONLY_COLUMNS, RUN_ONLY_MODELS, SCHEDULED, entry, generated_ledger,
     ledger, with_app_chain, write_rows,
 )
-from pg_server import pg_server
+from credit_ledger.pg_server import pg_server
 from reference_fifo import run_fifo
 
 # columns that differ between runs (and engines) by design

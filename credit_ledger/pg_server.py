@@ -11,7 +11,7 @@ Missing PostgreSQL binaries fail the caller with the command to install
 them: the engine tests never skip.
 
 Run it alone to get a server for manual work (Ctrl-C or `kill PID` stops it):
-    python tests/python/pg_server.py
+    python -m credit_ledger.pg_server
 """
 
 from __future__ import annotations
