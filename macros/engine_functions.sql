@@ -37,7 +37,15 @@
     language plpgsql immutable strict parallel safe
     as $function$
     begin
-        perform cast(document as json);
+        if json_typeof(cast(document as json)) = 'object' then
+            -- a repeated key counts as malformed (macros/parsing.sql)
+            return (
+                select count(*) = count(distinct key)
+                -- `\u0000` cannot become text (the keys' reader raises)
+                from json_object_keys(cast(replace(document, '\u0000', '\ufffd') as json))
+                    as keys (key)
+            );
+        end if;
         return true;
     exception when others then
         return false;

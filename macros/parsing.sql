@@ -16,8 +16,21 @@
 
 {% macro duckdb__parse_utc_timestamp(expression) -%}
     {# via timestamptz so that an offset (`Z`, `+02:00`) is honoured; the
-       profile pins the session time zone to UTC for offset-less text #}
-    timezone('UTC', try_cast({{ expression }} as timestamptz))
+       profile pins the session time zone to UTC for offset-less text. Only
+       timestamp_shape() is read: DuckDB alone would also take zone names
+       (ICU's database, which PostgreSQL's and Java's do not match), 5-digit
+       years, offsets with seconds and words such as `epoch` (1970-01-01). #}
+    case
+        when regexp_full_match(cast({{ expression }} as varchar), {{ timestamp_shape() }})
+            then timezone('UTC', try_cast({{ expression }} as timestamptz))
+    end
+{%- endmacro %}
+
+{# The timestamp spellings every engine reads (a regex without anchors):
+   `YYYY-M-D`, then optionally a `T` or space, `h:m`, `:s`, a fraction and
+   `Z`, `+hh`, `+hhmm` or `+hh:mm`; spaces around. #}
+{% macro timestamp_shape() -%}
+    ' *[0-9]{4}-[0-9][0-9]?-[0-9][0-9]?([T ][0-9][0-9]?:[0-9][0-9]?(:[0-9][0-9]?([.][0-9]*)?)?(Z|[+-][0-9][0-9](:?[0-9][0-9])?)?)? *'
 {%- endmacro %}
 
 {# PostgreSQL: its own cast would raise on dirty text, drop an offset and
@@ -33,16 +46,16 @@
         select
             case
                 when
-                    y >= 1
+                    y >= 0
                     and mo between 1 and 12
                     and d between 1 and extract(day from (
-                        make_date(greatest(y, 1), least(greatest(mo, 1), 12), 1)
+                        make_date(year_bc, least(greatest(mo, 1), 12), 1)
                         + interval '1 month' - interval '1 day'))
                     and mi <= 59
                     and s <= 59
                     and om <= 59
                     and (h <= 23 or (h = 24 and mi = 0 and s = 0 and us = 0))
-                    then make_timestamp(y, mo, d, 0, 0, 0)
+                    then make_timestamp(year_bc, mo, d, 0, 0, 0)
                         + make_interval(hours => h, mins => mi)
                         + (s * 1000000 + us) * interval '1 microsecond'
                         - offset_sign * make_interval(hours => oh, mins => om)
@@ -50,6 +63,11 @@
         from (
             select
                 cast(split_part(date_text, '-', 1) as int) as y,
+                -- year 0 (DuckDB's, ISO 8601) is 1 BC for PostgreSQL
+                case
+                    when cast(split_part(date_text, '-', 1) as int) = 0 then -1
+                    else cast(split_part(date_text, '-', 1) as int)
+                end as year_bc,
                 cast(split_part(date_text, '-', 2) as int) as mo,
                 cast(split_part(date_text, '-', 3) as int) as d,
                 coalesce(cast(nullif(split_part(clock, ':', 1), '') as int), 0) as h,
@@ -76,7 +94,7 @@
                     from (
                         select translate(trim(cast({{ expression }} as text)), 'T', ' ') as stamp
                         where cast({{ expression }} as text)
-                            ~ '^ *[0-9]{4}-[0-9][0-9]?-[0-9][0-9]?([T ][0-9][0-9]?:[0-9][0-9]?(:[0-9][0-9]?(\.[0-9]*)?)?(Z|[+-][0-9][0-9](:?[0-9][0-9])?)?)? *$'
+                            ~ ('^' || {{ timestamp_shape() }} || '$')
                     ) as shaped
                 ) as zoned
             ) as cut
@@ -94,38 +112,72 @@
 {%- endmacro %}
 
 {% macro duckdb__parse_float(expression) -%}
+    {#- the shape first: DuckDB's cast alone also reads `+-1` as -1 -#}
     case
-        when isfinite(try_cast({{ expression }} as double))
+        when regexp_full_match(cast({{ expression }} as varchar), {{ number_shape() }})
+            and isfinite(try_cast({{ expression }} as double))
             then try_cast({{ expression }} as double)
     end
 {%- endmacro %}
 
-{# PostgreSQL: the numbers DuckDB reads (signs, `.5`, `5.`, exponents,
-   `1_000`), as the float nearest to the text; null outside the float
-   range (DuckDB: not finite) instead of an error. #}
+{# PostgreSQL: the numbers DuckDB reads (signs, `.5`, `5.`, exponents of any
+   length, `1_000`, ASCII spaces around), as the float nearest to the text:
+   what strtod gives, 0 below half the least denormal, null from the
+   largest float's rounding limit up (DuckDB: not finite). Never raises:
+   exponents past 4 digits are decided without a numeric. #}
 {% macro postgres__parse_float(expression) -%}
     (
         select
             case
-                when abs(number) < 1e-320 then cast(0 as double precision)
-                when abs(number) <= 1.7976931348623157e308
-                    then cast(replace(text_value, '_', '') as double precision)
+                when huge_exponent
+                    then case when exponent_sign = '-' or mantissa !~ '[1-9]' then 0 end
+                when abs(number) <= 1e-320
+                    then case
+                        when abs(number) * power(cast(2 as numeric), 1075) > 1
+                            then cast(digits as double precision)
+                        else 0
+                    end
+                when abs(number) >= 1.7e308
+                    then case
+                        when abs(number)
+                            < power(cast(2 as numeric), 1024) - power(cast(2 as numeric), 970)
+                            then cast(digits as double precision)
+                    end
+                else cast(digits as double precision)
             end
         from (
             select
-                text_value,
+                digits,
+                mantissa,
+                exponent_sign,
+                length(exponent_digits) > 4 as huge_exponent,
                 case
-                    when text_value ~ {{ number_pattern() }}
-                        then cast(replace(text_value, '_', '') as numeric)
+                    when length(exponent_digits) <= 4 then cast(digits as numeric)
                 end as number
-            from (select cast({{ expression }} as text) as text_value) as raw
+            from (
+                select
+                    digits,
+                    split_part(lower(digits), 'e', 1) as mantissa,
+                    substring(digits from '[eE]([+-]?)') as exponent_sign,
+                    coalesce(substring(digits from '[eE][+-]?0*([0-9]*)'), '') as exponent_digits
+                from (
+                    select replace(cast({{ expression }} as text), '_', '') as digits
+                    where cast({{ expression }} as text) ~ {{ number_shape() }}
+                ) as shaped
+            ) as cut
         ) as parsed
     )
 {%- endmacro %}
 
-{# A number as DuckDB's casts read it, for a regex guard. #}
-{% macro number_pattern() -%}
-    '^\s*[+-]?(\d+(_\d+)*(\.(\d+(_\d+)*)?)?|\.\d+(_\d+)*)([eE][+-]?\d{1,3})?\s*$'
+{# A number as DuckDB's casts read it, for a regex guard: ASCII white space
+   around (what the casts skip), a sign, digits with `_` between them, an
+   optional fraction and exponent. #}
+{% macro number_shape() -%}
+    {{ return(adapter.dispatch('number_shape', 'credit_ledger')()) }}
+{%- endmacro %}
+
+{% macro default__number_shape() -%}
+    '^[ \t\n\v\f\r]*[+-]?([0-9]+(_[0-9]+)*([.]([0-9]+(_[0-9]+)*)?)?|[.][0-9]+(_[0-9]+)*)([eE][+-]?[0-9]+)?[ \t\n\v\f\r]*$'
 {%- endmacro %}
 
 {# An exact decimal (up to 9 decimals, below 10^29) from text or a number;
@@ -142,18 +194,28 @@
     try_cast(trim(cast({{ expression }} as varchar)) as decimal(38, 9))
 {%- endmacro %}
 
+{# PostgreSQL: DuckDB trims Unicode spaces first (its trim()); an exponent
+   past 4 digits is 0 (negative) or out of range, decided without a numeric. #}
 {% macro postgres__parse_decimal(expression) -%}
     (
         select
             case
-                when abs(round(number, 9)) < 1e29 then cast(number as decimal(38, 9))
+                when length(exponent_digits) > 4
+                    then case when exponent_sign = '-' or mantissa !~ '[1-9]' then 0 end
+                when abs(round(cast(digits as numeric), 9)) < 1e29
+                    then cast(cast(digits as numeric) as decimal(38, 9))
             end
         from (
             select
-                case
-                    when cast({{ expression }} as text) ~ {{ number_pattern() }}
-                        then cast(replace(cast({{ expression }} as text), '_', '') as numeric)
-                end as number
+                digits,
+                split_part(lower(digits), 'e', 1) as mantissa,
+                substring(digits from '[eE]([+-]?)') as exponent_sign,
+                coalesce(substring(digits from '[eE][+-]?0*([0-9]*)'), '') as exponent_digits
+            from (
+                select replace(trimmed, '_', '') as digits
+                from (select {{ zs_trim('cast(' ~ expression ~ ' as text)') }} as trimmed) as raw
+                where trimmed ~ {{ number_shape() }}
+            ) as shaped
         ) as parsed
     )
 {%- endmacro %}
@@ -186,8 +248,8 @@
         from (
             select
                 case
-                    when trim(cast({{ expression }} as text)) ~ '^[+-]?[0-9]+(\.0*)?$'
-                        then cast(trim(cast({{ expression }} as text)) as numeric)
+                    when {{ zs_trim('cast(' ~ expression ~ ' as text)') }} ~ '^[+-]?[0-9]+([.]0*)?$'
+                        then cast({{ zs_trim('cast(' ~ expression ~ ' as text)') }} as numeric)
                 end as number
         ) as parsed
     )
@@ -201,7 +263,7 @@
 {% macro to_milli(credits_expression) -%}
     case
         when
-            abs({{ credits_expression }} * {{ var('credit_scale') }})
+            abs({{ scaled_float(credits_expression, var('credit_scale')) }})
             < {{ milli_value_limit() }}
             then cast(
                 {{ round_half_away(credits_expression ~ ' * ' ~ var('credit_scale')) }}
@@ -234,9 +296,34 @@
    (beyond float noise). #}
 {% macro has_sub_milli_precision(credits_expression) -%}
     abs(
-        {{ credits_expression }} * {{ var('credit_scale') }}
-        - {{ round_half_away(credits_expression ~ ' * ' ~ var('credit_scale')) }}
+        {{ scaled_float(credits_expression, var('credit_scale')) }}
+        - {{ round_half_away(scaled_float(credits_expression, var('credit_scale'))) }}
     ) > {{ var('sub_milli_tolerance') }}
+{%- endmacro %}
+
+{# A float times a number, infinite when the product is out of range (as in
+   DuckDB and Spark; PostgreSQL raises instead). #}
+{% macro scaled_float(expression, factor) -%}
+    {{ return(adapter.dispatch('scaled_float', 'credit_ledger')(expression, factor)) }}
+{%- endmacro %}
+
+{% macro default__scaled_float(expression, factor) -%}
+    {{ expression }} * {{ factor }}
+{%- endmacro %}
+
+{% macro postgres__scaled_float(expression, factor) -%}
+    (
+        select
+            case
+                when abs(value) < 1e300 then value * {{ factor }}
+                -- the product's rounding limit, from the value's numeric
+                when abs(cast(value as numeric)) * {{ factor }}
+                    < power(cast(2 as numeric), 1024) - power(cast(2 as numeric), 970)
+                    then value * {{ factor }}
+                else value * cast('Infinity' as double precision)
+            end
+        from (select {{ expression }} as value) as scaled
+    )
 {%- endmacro %}
 
 {# A float rounded to a whole number, half away from zero (DuckDB's
@@ -260,7 +347,28 @@
 
 {# Free text to a normalised code: trimmed, lowercase, empty as null. #}
 {% macro normalise_code(expression) -%}
-    nullif(lower(trim({{ expression }})), '')
+    nullif(lower({{ zs_trim(expression) }}), '')
+{%- endmacro %}
+
+{# Text without the Unicode space separators (category Zs: U+0020, U+00A0,
+   U+1680, U+2000-U+200A, U+202F, U+205F, U+3000) at either end: what
+   DuckDB's trim() removes, which ids and decimals are read after. #}
+{% macro zs_trim(expression) -%}
+    {{ return(adapter.dispatch('zs_trim', 'credit_ledger')(expression)) }}
+{%- endmacro %}
+
+{% macro unicode_space_code_points() -%}
+    {{ return([32, 160, 5760] + range(8192, 8203) | list + [8239, 8287, 12288]) }}
+{%- endmacro %}
+
+{% macro default__zs_trim(expression) -%}
+    trim({{ expression }})
+{%- endmacro %}
+
+{% macro postgres__zs_trim(expression) -%}
+    trim(both {% for code_point in unicode_space_code_points() -%}
+        chr({{ code_point }}){{ ' || ' if not loop.last }}
+    {%- endfor %} from {{ expression }})
 {%- endmacro %}
 
 {# Is the text valid JSON? Null text gives null. #}
@@ -272,12 +380,29 @@
     {{ not_supported_on_adapter('json_is_valid') }}
 {%- endmacro %}
 
+{# Strict JSON (RFC 8259), as PostgreSQL and Spark read it. DuckDB's reader
+   also takes NaN, Infinity and trailing commas: outside the strings (each
+   blanked first) they make the text malformed. An object with a repeated
+   top-level key is malformed too: engines disagree on which value such a
+   key has (DuckDB the first, PostgreSQL the last; Spark refuses it). #}
 {% macro duckdb__json_is_valid(expression) -%}
-    json_valid({{ expression }})
+    case
+        when {{ expression }} is null then null
+        when not json_valid({{ expression }}) then false
+        when regexp_matches(
+            regexp_replace({{ expression }}, '"([^"\\]|\\.)*"', '""', 'g'),
+            '(?i)nan|inf|,[ \t\n\r]*[\]}]'
+        ) then false
+        when json_type({{ expression }}) = 'OBJECT'
+            then len(json_keys({{ expression }}))
+            = len(list_distinct(json_keys({{ expression }})))
+        else true
+    end
 {%- endmacro %}
 
 {# PostgreSQL 15 has no `is json`: a function created at run start
-   (create_engine_functions) catches the cast's error. #}
+   (create_engine_functions) catches the cast's error and refuses a
+   repeated top-level key. #}
 {% macro postgres__json_is_valid(expression) -%}
     {{ engine_function('credit_ledger_json_is_valid') }}({{ expression }})
 {%- endmacro %}
@@ -298,7 +423,8 @@
 {% macro postgres__json_key_text(expression, key) -%}
     case
         when json_typeof(cast({{ expression }} as json)) = 'object'
-            then cast({{ expression }} as json) ->> '{{ key }}'
+            -- `\u0000` cannot become text: PostgreSQL raises reading any key
+            then cast(replace({{ expression }}, '\u0000', '\ufffd') as json) ->> '{{ key }}'
     end
 {%- endmacro %}
 
@@ -356,7 +482,8 @@
         ', '
         {%- for column, parsed in parsed_by_column.items() %},
         case
-            when nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '') is not null
+            when nullif({{ zs_trim('cast(' ~ column ~ ' as ' ~ dbt.type_string() ~ ')') }}, '')
+                is not null
                 and ({{ parsed }}) is null
                 then '{{ column }}'
         end

@@ -5,7 +5,7 @@ with source as (
 renamed as (
     select
         {{ parse_id('id') }} as credit_event_id,
-        trim(name) as event_name,
+        {{ zs_trim('name') }} as event_name,
         -- the app writes `usage`, `Usage`, ` usage`: compare normalised
         {{ normalise_code('event_type') }} as event_type,
         event_type as event_type_raw,

@@ -5,7 +5,7 @@ with source as (
 renamed as (
     select
         {{ parse_id('id') }} as plan_id,
-        trim(name) as plan_name,
+        {{ zs_trim('name') }} as plan_name,
         {{ normalise_code('tier') }} as tier,
         {{ normalise_code('billing_interval') }} as billing_interval,
         {{ unparseable_columns({

@@ -24,7 +24,7 @@ renamed as (
         {{ to_milli(parse_float('credits')) }} as credits_snapshot_milli,
         {{ to_milli(parse_float('monthly_credits')) }} as monthly_credits_milli,
         -- the app's balance snapshot cannot be compared with the ledger
-        nullif(trim(cast(credits as {{ type_text() }})), '') is not null
+        nullif({{ zs_trim('cast(credits as ' ~ type_text() ~ ')') }}, '') is not null
         and {{ to_milli(parse_float('credits')) }} is null as has_unparseable_credits,
         {{ parse_utc_timestamp('deleted_at') }} is not null as is_deleted,
         {{ parse_utc_timestamp('created_at') }} as created_at,
