@@ -33,7 +33,19 @@
             {% endif %}
             {% set found_columns = adapter.get_columns_in_relation(relation)
                 | map(attribute='name') | map('lower') | list %}
-            {% do stop_if_columns_missing(location, source_node.columns, found_columns) %}
+            {% set missing = [] %}
+            {% for column_name in source_node.columns if column_name | lower not in found_columns %}
+                {% do missing.append(column_name) %}
+            {% endfor %}
+            {% if missing %}
+                {{ exceptions.raise_compiler_error(
+                    "ledger table " ~ location ~ " is missing required column(s) "
+                    ~ missing | join(', ') ~ " (found: " ~ found_columns | join(', ')
+                    ~ "): load the export again with python -m credit_ledger.load --target "
+                    ~ target.name ~ " --ledger DIR, or make your loader write every "
+                    ~ "documented column (models/staging/ledger/_ledger__sources.yml)."
+                ) }}
+            {% endif %}
             {% set has_rows = run_query(
                 "select count(*) from (select 1 from " ~ relation ~ " limit 1) as probe"
             ).columns[0].values()[0] %}
@@ -160,7 +172,9 @@
 {% endmacro %}
 
 {# Every CSV file of a table: its header names every column, comma-separated;
-   then one scan of every line. Returns the row count. #}
+   then one scan of every line. Returns the row count. The header is read
+   as a raw line, not strictly: a quoted value holding a bare line break in
+   a file of CRLF lines stops a strict line reader. #}
 {% macro check_ledger_csv(table, location, required_columns) %}
     {% set max_line_size = var('csv_max_line_size') | int %}
     {% set files = run_query(
@@ -172,7 +186,7 @@
             "select line from read_csv('" ~ file | replace("'", "''") ~ "', "
             ~ "header = false, auto_detect = false, columns = {'line': 'VARCHAR'}, "
             ~ "delim = chr(1), quote = '', escape = '', max_line_size = "
-            ~ max_line_size ~ ", ignore_errors = true) limit 1"
+            ~ max_line_size ~ ", ignore_errors = true, strict_mode = false) limit 1"
         ).columns[0].values() %}
         {% set header = (header_rows[0] if header_rows else '') or '' %}
         {% set header = header.replace('\ufeff', '').strip() %}

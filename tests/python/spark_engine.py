@@ -5,7 +5,9 @@ $CREDITS_SPARK_DIR:
 
 * load: `credit_ledger.load`'s reading and writing of a ledger directory;
 * dbt: `dbt <args> --target spark` in-process (dbtRunner; dbt-spark's
-  session method finds the child's session);
+  session method finds the child's session), with its error messages; a
+  step marked `fails` must fail;
+* sql: Spark SQL statements (e.g. to break the ledger tables);
 * dump: every table and view of some schemas copied out as Parquet, for
   DuckDB to compare.
 
@@ -72,6 +74,10 @@ def _run_steps_main(plan: Path, outcome: Path) -> None:
             if "load" in step:
                 load_spark(read_ledger(Path(step["load"]), step.get("format", "csv")), spark)
                 results.append({})
+            elif "sql" in step:
+                for statement in step["sql"]:
+                    spark.sql(statement)
+                results.append({})
             elif "dbt" in step:
                 results.append(_dbt_step(step))
             else:
@@ -94,10 +100,22 @@ def _dbt_step(step: dict[str, Any]) -> dict[str, Any]:
             os.environ[name] = value
     args = [*step["dbt"], "--target", "spark", "--project-dir", str(PROJECT_DIR),
             "--profiles-dir", str(PROJECT_DIR), "--vars", json.dumps(step.get("vars", {}))]
-    outcome = dbtRunner().invoke(args)
-    nodes = [{"unique_id": r.node.unique_id, "status": str(r.status)}
+    errors: list[str] = []
+
+    def collect(event: Any) -> None:
+        if event.info.level == "error":
+            errors.append(event.info.msg)
+
+    outcome = dbtRunner(callbacks=[collect]).invoke(args)
+    if outcome.exception is not None:
+        errors.append(str(outcome.exception))
+    # run-operation's results have no node
+    nodes = [{"unique_id": r.node.unique_id if hasattr(r, "node") else str(r.unique_id),
+              "status": str(r.status)}
              for r in (getattr(outcome.result, "results", None) or [])]
-    return {"ok": bool(outcome.success), "results": nodes}
+    # a step that must fail (`fails`) is ok when dbt failed
+    ok = bool(outcome.success) != bool(step.get("fails"))
+    return {"ok": ok, "results": nodes, "errors": errors}
 
 
 def _dump(spark: Any, out: Path, schemas: list[str]) -> None:

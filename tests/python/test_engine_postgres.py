@@ -36,18 +36,18 @@ import pytest
 
 from conftest import BuiltLedger
 from credit_ledger.dbt_runner import PROJECT_DIR, dbt_executable, run_dbt
-from credit_ledger.ledger_files import write_ledger
+from credit_ledger.ledger_files import COLUMNS, write_ledger
 from fifo_ledgers import as_tuples, random_ledgers
 from ledgers import (
-    MODELS_ONLY, RUN_ONLY_COLUMNS, RUN_ONLY_MODELS, SCHEDULED, entry, generated_ledger,
-    ledger, with_app_chain, write_rows,
+    MODELS_ONLY, RUN_ONLY_COLUMNS, RUN_ONLY_MODELS, SCHEDULED, generated_ledger, ledger,
+    write_rows,
 )
 from credit_ledger.pg_server import pg_server
+from dirty_ledger import NOW, STAGING, STAGING_RELATIONS, dirty_tables
 from reference_fifo import run_fifo
 
 # columns that differ between runs (and engines) by design
 RUN_SPECIFIC = RUN_ONLY_COLUMNS | {"invocation_id", "run_started_at", "finished_at"}
-NOW = "2024-03-05 00:00:00"
 
 
 class Postgres:
@@ -87,7 +87,8 @@ class Postgres:
         assert completed.returncode == 0, completed.stderr[-3000:]
 
     def dbt(self, database: str, args: Sequence[str], name: str,
-            dbt_vars: dict[str, Any] | None = None, unit_tests: bool = False) -> str:
+            dbt_vars: dict[str, Any] | None = None, unit_tests: bool = False,
+            fails: bool = False) -> str:
         # one target folder for the module: dbt's partial parsing then skips
         # most of the ~10 s parse on every call but the first (calls here
         # run one after another)
@@ -103,8 +104,18 @@ class Postgres:
         completed = subprocess.run(command, cwd=PROJECT_DIR, env=env,
                                    capture_output=True, text=True)
         output = completed.stdout + completed.stderr
-        assert completed.returncode == 0, f"dbt {' '.join(args)} on {database}:\n{output[-8000:]}"
+        assert (completed.returncode != 0) == fails, (
+            f"dbt {' '.join(args)} on {database}:\n{output[-8000:]}")
         return output
+
+    def execute(self, database: str, *statements: str) -> None:
+        con = self.connect(database)
+        try:
+            with con, con.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+        finally:
+            con.close()
 
     def dicts(self, database: str, sql: str) -> list[dict[str, Any]]:
         con = self.connect(database)
@@ -247,91 +258,9 @@ def test_fifo_matches_the_reference(postgres: Postgres) -> None:
 
 # ------------------------------------------------------------- bad inputs
 
-STAGING = ["build", "--select", "+int_ledger_entries",
-           "+stg_ledger__quarantined_credit_histories", "stg_ledger__users",
-           "stg_ledger__plans", "stg_ledger__credit_events", "stg_ledger__subscriptions",
-           "--indirect-selection", "cautious", "--exclude-resource-type", "test", "unit_test"]
-
-DIRTY_ROWS = with_app_chain([
-    entry(1, 1, "monthly_allocation", 100.0, "2024-03-01 10:00:00"),
-    entry(2, 1, "video_generation", -(0.1 + 0.2), "2024-03-01T11:00:00Z"),
-    entry(3, 1, "caption_generation", -1.5, "2024-03-01 12:00:00.123456"),
-    entry(4, 1, "caption_generation", -1.0, "2024-03-01T13:00:00.5Z"),
-    entry(5, 1, "video_generation", -1.2345, "2024-03-01 14:00:00+02:00"),
-    entry(6, 1, 999, 2.0, "2024-03-01 15:00:00-0130"),
-    entry(7, 1, "welcome_bonus", 20.0, "2024-03-01 16:00:00", meta_data='{"expires_at": "2024-03'),
-    entry(8, 1, "video_generation", 4.0, "2024-03-01 17:00:00.1234567"),
-    entry(9, 1, "welcome_bonus", -3.0, "2024-03-01 18:00"),
-    entry(10, 1, "welcome_bonus", 20.0, "2024-03-01",
-          meta_data='{"expires_at": "2024-03-15T00:00:00+01:00"}'),
-    entry(11, 1, "credit_purchase", 50.0, "2024-02-29 24:00:00", meta_data=""),
-    entry(12, 1, "credit_purchase", "1_000", "2024-03-01 20:00:00", meta_data="[1, 2]"),
-    entry(13, 1, "video_generation", " .5 ", "2024-3-1 21:0:0"),
-    entry(14, 1, "video_generation", "-2.0005", "2024-03-01 22:00:00"),
-    entry(15, 1, "video_generation", "-1e-3", "2024-03-01 22:30:00",
-          meta_data='{"expires_at": 5}'),
-    entry(16, 1, "credit_purchase", "+2.5", "2024-03-01 23:00:00"),
-    entry(17, 1, "credit_purchase", "2.4999999999999996", "2024-03-01 23:10:00"),
-    entry(18, 1, "video_generation", "-0.0025", "2024-03-01 23:20:00"),
-    entry(19, 1, "video_generation", "-0.0035", "2024-03-01 23:30:00"),
-])
-DIRTY_ONLY = [
-    entry(3, 1, "caption_generation", -1.75, "2024-03-01 12:00:00.123456",
-          updated_at="2024-03-02 00:00:00", description="re-exported"),
-    entry(4, 1, "caption_generation", -1.0, "2024-03-01T13:00:00.5Z", description="same time"),
-    entry(None, 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
-    entry(20, None, "video_generation", -1.0, "2024-03-02 10:00:00"),
-    entry(21, 1, "video_generation", None, "2024-03-02 10:00:00"),
-    entry(22, 1, "video_generation", "abc", "2024-03-02 10:00:00"),
-    entry(23, 1, "video_generation", "12,5", "2024-03-02 10:00:00"),
-    entry(24, 1, "video_generation", -1.0, "not-a-date"),
-    entry(25, 1, "video_generation", -1.0, "2024-02-30 10:00:00"),
-    entry(26, 1, "video_generation", -1.0, None),
-    entry("x1", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
-    entry("2.4", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
-    entry("1e3", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
-    entry(27, "12.6", "video_generation", -1.0, "2024-03-02 10:00:00"),
-    entry(28, 1, "video_generation", "inf", "2024-03-02 10:00:00"),
-    entry(29, 1, "video_generation", "NaN", "2024-03-02 10:00:00"),
-    entry(30, 1, "video_generation", "1e309", "2024-03-02 10:00:00"),
-    entry(31, 1, "video_generation", "1e12", "2024-03-02 10:00:00"),
-    entry(32, 1, "video_generation", -1.0, "2024-03-01 10:00:60"),
-    entry(33, 1, "video_generation", -1.0, "2024-03-01 10:00:00 +02:00"),
-    entry(34, 1, "video_generation", -1.0, "2030-01-01 00:00:00"),
-    entry(35, 1, "video_generation", -1.0, "2023-02-29 00:00:00"),
-    entry("9223372036854775808", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
-    entry(36, 1, "video_generation", "0x10", "2024-03-02 10:00:00"),
-    # ids with a sign, spaces or a zero fraction parse
-    entry("+37.0", " 1 ", "credit_purchase", 1.0, "2024-03-02 11:00:00"),
-]
-
-
-def _dirty_tables() -> dict[str, Any]:
-    tables = ledger(DIRTY_ROWS + DIRTY_ONLY)
-    tables["users"] = [dict(tables["users"][0], credits="N/A", created_at="last tuesday",
-                            monthly_credits=" 1e2 ", deleted_at="2024-03-04T00:00:00+05:30")]
-    tables["plans"] = [dict(plan, price="free") if plan["id"] == 1 else plan
-                       for plan in tables["plans"]] + [
-        {"id": 7, "name": "Odd", "tier": "pro", "monthly_credits": "12.0005", "price": "19.995",
-         "billing_interval": "month", "created_at": "2023-01-01T00:00:00Z"}]
-    return tables
-
-
-STAGING_RELATIONS = {
-    "staging.base_ledger__credit_histories": {"loaded_at", "source_row_key", "source_row_hash"},
-    "staging.stg_ledger__quarantined_credit_histories": {"loaded_at", "source_row_key",
-                                                          "source_row_hash"},
-    "staging.stg_ledger__users": set(),
-    "staging.stg_ledger__plans": set(),
-    "staging.stg_ledger__credit_events": set(),
-    "staging.stg_ledger__subscriptions": set(),
-    "intermediate.int_ledger_entries": {"loaded_at"},
-}
-
-
 def test_dirty_ledger_stages_alike(postgres: Postgres, tmp_path: Path) -> None:
     directory = tmp_path / "dirty"
-    write_ledger(directory, _dirty_tables())
+    write_ledger(directory, dirty_tables())
     dbt_vars = {"max_quarantined_share": 1, "now": NOW}
     duck = tmp_path / "duck"
     duck.mkdir()
@@ -350,6 +279,75 @@ def test_dirty_ledger_stages_alike(postgres: Postgres, tmp_path: Path) -> None:
         query = f"select * from {relation}"
         assert_same_rows(relation, duckdb_build.dicts(query), postgres.dicts("dirty", query),
                          skip=RUN_SPECIFIC | skip)
+
+
+# ------------------------------------------------------- bad-input stops
+
+
+def _ledger_table(table: str, columns: Sequence[str], rows: int = 1) -> list[str]:
+    quoted = ", ".join(f'"{c}" text' for c in columns)
+    statements = [f"drop table if exists ledger.{table}",
+                  f"create table ledger.{table} ({quoted}, _source_file text, _source_row bigint)"]
+    if rows:
+        statements.append(f"insert into ledger.{table} (_source_row) values (1)")
+    return statements
+
+
+def _flat(output: str) -> str:
+    """dbt's output on one line (it may wrap a long message)."""
+    return " ".join(output.split())
+
+
+def test_source_check_stops_with_one_sentence(postgres: Postgres) -> None:
+    """default__validate_ledger_source (the on-run-start check) on tables a
+    loader left: a missing table, a missing documented column and an empty
+    table each stop the run with one sentence saying what to do. A database
+    of its own; `dbt run-operation` runs the check alone."""
+    postgres.create_database("badinput")
+    postgres.execute("badinput", "create schema ledger", *(
+        statement for table, columns in COLUMNS.items()
+        for statement in _ledger_table(table, columns)))
+    check = ["run-operation", "validate_ledger_source"]
+    # a table loaded without the documented column price
+    postgres.execute("badinput", *_ledger_table(
+        "plans", [c for c in COLUMNS["plans"] if c != "price"]))
+    output = _flat(postgres.dbt("badinput", check, "missing_column", fails=True))
+    assert "ledger table ledger.plans is missing required column(s) price (found: " in output, output[-3000:]
+    assert ("): load the export again with python -m credit_ledger.load --target postgres "
+            "--ledger DIR, or make your loader write every documented column" in output), output[-3000:]
+    # an empty table
+    postgres.execute("badinput", *_ledger_table("plans", COLUMNS["plans"], rows=0))
+    output = _flat(postgres.dbt("badinput", check, "empty", fails=True))
+    assert ("ledger table plans is empty ('ledger.plans' has no rows): check the export job "
+            "that wrote it, an empty export is almost always a failed one." in output), output[-3000:]
+    # no table at all
+    postgres.execute("badinput", "drop table ledger.plans")
+    output = _flat(postgres.dbt("badinput", check, "missing_table", fails=True))
+    assert ("ledger table ledger.plans does not exist: load the export with python -m "
+            "credit_ledger.load --target postgres --ledger DIR (README)." in output), output[-3000:]
+
+
+def test_loader_stops_with_one_sentence(tmp_path: Path) -> None:
+    """The loader checks the export before it connects: no server needed."""
+    def load(ledger_dir: Path) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "CREDITS_PG_PORT": "1"}
+        return subprocess.run(
+            [sys.executable, "-m", "credit_ledger.load", "--target", "postgres",
+             "--ledger", str(ledger_dir)],
+            cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+
+    missing = load(tmp_path / "nowhere")
+    assert missing.returncode == 1
+    assert missing.stderr == (f"credit_ledger.load: ledger directory '{tmp_path / 'nowhere'}' "
+                              "does not exist.\n")
+    write_ledger(tmp_path / "partial", dirty_tables())
+    (tmp_path / "partial" / "plans.csv").unlink()
+    partial = load(tmp_path / "partial")
+    assert partial.returncode == 1
+    plans = tmp_path / "partial" / "plans"
+    assert partial.stderr == (
+        f"credit_ledger.load: ledger file '{plans}.csv' is missing (nor is there a folder "
+        f"'{plans}/' of .csv files): export table plans to one of them.\n")
 
 
 # ------------------------------------------------------------ incremental

@@ -6,10 +6,15 @@ One module fixture runs, in one child process (tests/python/spark_engine.py),
 in order:
 
 1. a ledger of seeded random FIFO users (tests/python/fifo_ledgers.py) plus
-   the crafted dirty rows of test_staging.py, loaded by credit_ledger.load
-   (`--target spark` does the same) and built up to the FIFO models and the
-   quarantine, with the FIFO unit tests (the function is visible to dbt's
-   unit tests too);
+   the crafted dirty rows of tests/python/dirty_ledger.py, loaded by
+   credit_ledger.load (`--target spark` does the same) and built up to the
+   FIFO models, staging and dim_plans, with the FIFO unit tests (the
+   function is visible to dbt's unit tests too) and dim_plans' (exact
+   `_credits`); staging must equal DuckDB's build of the same ledger (run
+   beside the Spark process);
+   then the ledger tables are broken three ways and the on-run-start
+   source check (`dbt run-operation validate_ledger_source`) must stop
+   with its sentence each time;
 2. the committed sample ledger, loaded over it, then the scheduled command
    (`dbt build` without unit tests, data tests included). The first run's
    tables are there, as after any earlier run; on Spark every run rebuilds
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,13 +40,13 @@ import pytest
 
 import spark_engine
 from conftest import BuiltLedger
-from credit_ledger.dbt_runner import PROJECT_DIR, DbtResult
-from credit_ledger.ledger_files import write_ledger
+from credit_ledger.dbt_runner import PROJECT_DIR, DbtResult, run_dbt
+from credit_ledger.ledger_files import COLUMNS, write_ledger
+from dirty_ledger import NOW, STAGING, dirty_tables
 from credit_ledger.spark_fifo import build_jar
 from fifo_ledgers import as_tuples, random_user_ledger
-from ledgers import RUN_ONLY_COLUMNS, RUN_ONLY_MODELS, SCHEDULED, ledger
+from ledgers import RUN_ONLY_COLUMNS, RUN_ONLY_MODELS, SCHEDULED
 from reference_fifo import Event, run_fifo
-from test_staging import CLEAN, DIRTY
 
 FIFO_USERS = 40
 FIFO_FIRST_USER = 1001  # the crafted rows are user 1's
@@ -55,8 +61,28 @@ ALLOCATION_KEYS = ("debit_id", "lot_id", "user_id", "allocated_at", "allocation_
 OTHER_UNIT_TESTS = ("base_ledger__credit_histories", "int_credit_event_rules", "int_fifo_events",
                     "int_ledger_entries", "stg_ledger__plans", "stg_ledger__users")
 FIFO_SELECT = ["build", "--select", "+int_credit_lots", "+int_credit_allocations",
-               "+stg_ledger__quarantined_credit_histories", "--exclude-resource-type", "test",
+               "+stg_ledger__quarantined_credit_histories", "stg_ledger__users",
+               "stg_ledger__plans", "stg_ledger__credit_events", "stg_ledger__subscriptions",
+               "dim_plans", "--exclude-resource-type", "test",
                "--exclude", *(f"resource_type:unit_test,{m}" for m in OTHER_UNIT_TESTS)]
+FIFO_VARS = {"as_of": str(FIFO_AS_OF), "max_quarantined_share": 1, "now": NOW}
+# the on-run-start source check over broken ledger tables: the Spark SQL
+# that breaks them, then the sentence the check must stop with
+SOURCE_CHECK = ["run-operation", "validate_ledger_source"]
+_PLANS_COLUMNS = ", ".join(f"{c} string" for c in COLUMNS["plans"] if c != "price")
+BROKEN_LEDGERS = [
+    (["drop table ledger.plans",
+      f"create table ledger.plans ({_PLANS_COLUMNS}) using parquet"],
+     "ledger table ledger.plans is missing required column(s) price (found: "),
+    (["drop table ledger.plans",
+      f"create table ledger.plans ({_PLANS_COLUMNS}, price string, _source_file string, "
+      "_source_row bigint) using parquet"],
+     "ledger table plans is empty ('ledger.plans' has no rows): check the export job that "
+     "wrote it, an empty export is almost always a failed one."),
+    (["drop table ledger.plans"],
+     "ledger table ledger.plans does not exist: load the export with python -m "
+     "credit_ledger.load --target spark --ledger DIR (README)."),
+]
 
 # compared with DuckDB (seeds too: an empty cell must be a null)
 COMPARED_SCHEMAS = ("config", "intermediate", "marts")
@@ -69,6 +95,8 @@ class SparkRuns:
     fifo_dump: Path
     sample_run: DbtResult
     sample_dump: Path
+    duckdb_staging: Path
+    source_check_errors: list[str]
 
 
 def _fifo_ledger() -> tuple[list[dict[str, Any]], list[Event]]:
@@ -101,14 +129,27 @@ def spark_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRuns]:
     try:
         rows, events = _fifo_ledger()
         fifo_ledger = work / "fifo_ledger"
-        write_ledger(fifo_ledger, ledger(rows + CLEAN + DIRTY))
-        steps = [
+        write_ledger(fifo_ledger, dirty_tables(rows))
+        # DuckDB's staging of the same ledger, built while Spark runs
+        duck = work / "duck"
+        duck.mkdir()
+        duck_result: list[DbtResult] = []
+        duck_build = threading.Thread(target=lambda: duck_result.append(run_dbt(
+            STAGING, db_path=duck / "db.duckdb", work_dir=duck,
+            dbt_vars={**FIFO_VARS, "ledger_path": str(fifo_ledger)})))
+        duck_build.start()
+        steps: list[dict[str, Any]] = [
             {"load": str(fifo_ledger)},
             # the FIFO unit tests run here (conftest excludes unit tests by
             # default: its variable is unset for this step)
-            {"dbt": FIFO_SELECT, "vars": {"as_of": str(FIFO_AS_OF), "max_quarantined_share": 1},
-             "env": {"DBT_EXCLUDE_RESOURCE_TYPES": None}},
+            {"dbt": FIFO_SELECT, "vars": FIFO_VARS, "env": {"DBT_EXCLUDE_RESOURCE_TYPES": None}},
             {"dump": str(work / "fifo_dump"), "schemas": ["staging", "intermediate"]},
+        ]
+        check_steps = []
+        for statements, _ in BROKEN_LEDGERS:
+            steps += [{"sql": statements}, {"dbt": SOURCE_CHECK, "fails": True}]
+            check_steps.append(len(steps) - 1)
+        steps += [
             {"load": str(PROJECT_DIR / "data" / "sample_ledger")},
             {"dbt": SCHEDULED, "env": {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}},
         ]
@@ -120,8 +161,13 @@ def spark_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRuns]:
             spark_engine.run_steps(dump, work)
         except RuntimeError as failed:
             pytest.fail(str(failed))
+        finally:
+            duck_build.join()
+        assert duck_result and duck_result[0].ok, duck_result[0].output[-8000:]
+        checks = [" ".join(" ".join(results[i]["errors"]).split()) for i in check_steps]
         yield SparkRuns(_dbt_result(results[1]), events, work / "fifo_dump",
-                        _dbt_result(results[4]), work / "sample_dump")
+                        _dbt_result(results[-1]), work / "sample_dump", duck / "db.duckdb",
+                        checks)
     finally:
         if saved is None:
             os.environ.pop("CREDITS_SPARK_DIR", None)
@@ -180,56 +226,31 @@ def _naive(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for row in rows]
 
 
-# the crafted rows of test_staging.py, as its assertions expect them
-EXPECTED_REASONS = {
-    "<null>/-1.0/2024-03-02 10:00:00": "missing_id",
-    "x1/-1.0/2024-03-02 10:00:00": "unparseable_id",
-    "2.4/-1.0/2024-03-02 10:00:00": "unparseable_id",
-    "1e3/-1.0/2024-03-02 10:00:00": "unparseable_id",
-    "27/-1.0/2024-03-02 10:00:00": "unparseable_user_id",
-    "20/-1.0/2024-03-02 10:00:00": "missing_user_id",
-    "21//2024-03-02 10:00:00": "missing_amount",
-    "22/abc/2024-03-02 10:00:00": "unparseable_amount",
-    "23/12,5/2024-03-02 10:00:00": "unparseable_amount",
-    "24/-1.0/not-a-date": "unparseable_created_at",
-    "25/-1.0/2024-02-30 10:00:00": "unparseable_created_at",
-    "26/-1.0/": "missing_created_at",
-}
-# id: (amount_milli, occurred_at, has_sub_milli_precision, is_known_event,
-#      credit_type, expires_at, has_malformed_meta_data, has_sign_mismatch)
-EXPECTED_CLEAN = {
-    1: (100_000, datetime(2024, 3, 1, 10), False, True, "allocation",
-        datetime(2024, 4, 1, 10), False, False),
-    2: (-300, datetime(2024, 3, 1, 11), False, True, None, None, False, False),
-    3: (-1750, datetime(2024, 3, 1, 12, 0, 0, 123456), False, True, None, None, False, False),
-    4: (-1000, datetime(2024, 3, 1, 13, 0, 0, 500000), False, True, None, None, False, False),
-    5: (-1235, datetime(2024, 3, 1, 14), True, True, None, None, False, False),
-    6: (2000, datetime(2024, 3, 1, 15), False, False, "other", None, False, False),
-    7: (20_000, datetime(2024, 3, 1, 16), False, True, "promotional",
-        datetime(2024, 3, 31, 16), True, False),
-    8: (4000, datetime(2024, 3, 1, 17), False, True, "refund", None, False, True),
-    9: (-3000, datetime(2024, 3, 1, 18), False, True, None, None, False, True),
-    10: (20_000, datetime(2024, 3, 1, 19), False, True, "promotional",
-         datetime(2024, 3, 15), False, False),
-    11: (50_000, datetime(2024, 3, 1, 20), False, True, "purchase", None, False, False),
-}
+def test_crafted_dirty_rows_stage_as_on_duckdb(spark_runs: SparkRuns) -> None:
+    """tests/python/dirty_ledger.py's rows (and the generated FIFO users')
+    through staging: the same parsed values, flags and quarantine reasons
+    as DuckDB's build of the same ledger."""
+    reasons = {r["quarantine_reason"] for r in spark_engine.read_dumped(
+        spark_runs.fifo_dump, "staging.stg_ledger__quarantined_credit_histories")}
+    assert {"unparseable_amount", "unparseable_created_at", "unparseable_id", "duplicate_id",
+            "amount_out_of_range", "created_at_in_future"} <= reasons
+    compared, differences = spark_engine.compare_with_duckdb(
+        spark_runs.fifo_dump, spark_runs.duckdb_staging, ("staging", "intermediate"),
+        RUN_ONLY_MODELS, RUN_ONLY_COLUMNS | {"source_row_key", "source_row_hash"})
+    assert compared >= 7
+    assert differences == []
 
 
-def test_crafted_dirty_rows_get_the_same_reasons_and_flags(spark_runs: SparkRuns) -> None:
-    quarantined = spark_engine.read_dumped(
-        spark_runs.fifo_dump, "staging.stg_ledger__quarantined_credit_histories",
-        "select coalesce(id_text, '<null>') || '/' || coalesce(amount_text, '') || '/' "
-        "|| coalesce(created_at_text, '') as row_key, quarantine_reason from t "
-        "where quarantine_reason != 'duplicate_id'")
-    assert {r["row_key"]: r["quarantine_reason"] for r in quarantined} == EXPECTED_REASONS
-    entries = _naive(spark_engine.read_dumped(
-        spark_runs.fifo_dump, "intermediate.int_ledger_entries",
-        "select * from t where user_id = 1"))
-    got = {
-        r["credit_history_id"]: (
-            r["amount_milli"], r["occurred_at"], r["has_sub_milli_precision"],
-            r["is_known_event"], r["credit_type"], r["expires_at"],
-            r["has_malformed_meta_data"], r["has_sign_mismatch"])
-        for r in entries
-    }
-    assert got == EXPECTED_CLEAN
+def test_plan_credits_are_exact_on_spark(spark_runs: SparkRuns) -> None:
+    """dim_plans' unit test: 9,499,999,999,999,997 milli-credits are
+    9499999999999.997 credits (a decimal, never a double)."""
+    statuses = {r["unique_id"].rsplit(".", 1)[-1]: r["status"]
+                for r in spark_runs.fifo_run.results if r["unique_id"].startswith("unit_test.")}
+    assert statuses.get("plan_credits_are_exact_decimals") == "pass", statuses
+
+
+def test_source_check_stops_with_one_sentence(spark_runs: SparkRuns) -> None:
+    """A missing documented column, an empty table and a missing table each
+    stop the on-run-start check with the sentence that says what to do."""
+    for errors, (_, sentence) in zip(spark_runs.source_check_errors, BROKEN_LEDGERS):
+        assert sentence in errors, errors[-3000:]
