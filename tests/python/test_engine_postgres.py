@@ -125,7 +125,7 @@ class Postgres:
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
-    with pg_server() as env:
+    with pg_server(force_parallel=True) as env:
         yield Postgres(env, tmp_path_factory.mktemp("pg"))
 
 
