@@ -12,16 +12,20 @@ by `python -m credit_ledger.load --target postgres`, then built with
 * generated FIFO ledgers: lots and pieces equal the plain-Python reference;
 * a crafted dirty ledger through staging: the same parsed values, flags and
   quarantine reasons as DuckDB;
-* an incremental sequence equals a full refresh.
+* an incremental sequence equals a full refresh;
+* the readers: `mf query` (the semantic layer) and `dbt source freshness`
+  give on the PostgreSQL sample what they give on DuckDB's.
 
 Missing PostgreSQL fails (pg_server.PostgresMissing), never skips.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -87,7 +91,8 @@ class Postgres:
         assert completed.returncode == 0, completed.stderr[-3000:]
 
     def dbt(self, database: str, args: Sequence[str], name: str,
-            dbt_vars: dict[str, Any] | None = None, unit_tests: bool = False) -> str:
+            dbt_vars: dict[str, Any] | None = None, unit_tests: bool = False,
+            check: bool = True) -> str:
         # one target folder for the module: dbt's partial parsing then skips
         # most of the ~10 s parse on every call but the first (calls here
         # run one after another)
@@ -103,7 +108,8 @@ class Postgres:
         completed = subprocess.run(command, cwd=PROJECT_DIR, env=env,
                                    capture_output=True, text=True)
         output = completed.stdout + completed.stderr
-        assert completed.returncode == 0, f"dbt {' '.join(args)} on {database}:\n{output[-8000:]}"
+        assert completed.returncode == 0 or not check, \
+            f"dbt {' '.join(args)} on {database}:\n{output[-8000:]}"
         return output
 
     def dicts(self, database: str, sql: str) -> list[dict[str, Any]]:
@@ -135,6 +141,9 @@ def pg_sample(postgres: Postgres) -> str:
     and unit test (the FIFO ones included)."""
     postgres.load("credits", PROJECT_DIR / "data" / "sample_ledger")
     postgres.dbt("credits", ["build"], "sample", unit_tests=True)
+    # what `mf` reads, as this build wrote it (later runs here rewrite target/)
+    shutil.copy(postgres.work / "target" / "semantic_manifest.json",
+                postgres.work / "sample_semantic_manifest.json")
     return "credits"
 
 
@@ -218,6 +227,94 @@ def test_sample_timestamps_ignore_the_server_time_zone(postgres: Postgres, pg_sa
     query = ("select min(occurred_at) as first_at, max(occurred_at) as last_at "
              "from intermediate.int_ledger_entries")
     assert postgres.dicts(pg_sample, query) == sample_build.dicts(query)
+
+
+# ---------------------------------------------------------------- readers
+
+# `mf query` arguments: flows and month-end balances by month, the plan at
+# the time under a filter, and the semi-additive balances of the whole
+# period (tests/python/test_semantic_layer.py, the README's examples)
+MF_QUERIES = [
+    ["--metrics", "consumed_milli_credits,consumed_credits,expired_milli_credits,"
+     "deferred_revenue_minor,billed_minor,recognised_revenue_minor",
+     "--group-by", "metric_time__month"],
+    ["--metrics", "consumed_milli_credits,granted_milli_credits,allocated_milli_credits,"
+     "utilisation,recognised_revenue_minor",
+     "--group-by", "plan__plan_name,plan__plan_tier",
+     "--where", "{{ Dimension('plan__plan_tier') }} != 'basic'"],
+    ["--metrics", "deferred_revenue_minor,opening_deferred_revenue_minor,billed_minor,"
+     "consumed_milli_credits,spendable_balance"],
+]
+MF_MIN_ROWS = [13, 3, 1]  # rows at least: months, plans but basic, the period
+
+
+def _mf_cell(value: str) -> Any:
+    """A CSV cell, engine-neutral: numbers exactly when integral (PostgreSQL
+    prints `8166550.0` where DuckDB prints `8166550`), else to ~1e-10."""
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        return value
+    if number == number.to_integral_value():
+        return int(number)
+    return float(f"{float(number):.10e}")
+
+
+def _mf_query(project: Path, env: dict[str, str], args: Sequence[str],
+              out: Path) -> Counter:
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "mf"), "query", *args, "--csv", str(out), "--quiet"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0 and out.exists(), completed.stdout + completed.stderr
+    with out.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    return Counter([tuple(rows[0])] + [tuple(_mf_cell(v) for v in row) for row in rows[1:]])
+
+
+def test_mf_queries_equal_duckdb(postgres: Postgres, pg_sample: str,
+                                 sample_build: BuiltLedger, tmp_path: Path) -> None:
+    """`DBT_TARGET=postgres mf query` on the PostgreSQL sample gives the rows
+    `DBT_TARGET=published mf query` gives on DuckDB's. `mf` reads
+    target/semantic_manifest.json of the directory it runs in, so it runs in
+    a copy of the project (links) whose target/ holds the manifest the
+    PostgreSQL build wrote."""
+    project = tmp_path / "project"
+    (project / "target").mkdir(parents=True)
+    for entry in PROJECT_DIR.iterdir():
+        if entry.name not in ("target", "logs"):
+            (project / entry.name).symlink_to(entry)
+    manifest = project / "target" / "semantic_manifest.json"
+    shutil.copy(postgres.work / "sample_semantic_manifest.json", manifest)
+    # the relations are "credits"."marts"."...": the PostgreSQL database, and
+    # the name the `published` output attaches DuckDB's file under
+    assert {m["node_relation"]["database"] for m in json.loads(
+        manifest.read_text())["semantic_models"]} == {pg_sample}
+    pg_env = {**postgres.environment(pg_sample), "DBT_TARGET": "postgres"}
+    duck_env = {**os.environ, "DBT_TARGET": "published", "DO_NOT_TRACK": "1",
+                "CREDITS_PUBLISH_PATH": str(sample_build.db_path)}
+    for env in (pg_env, duck_env):
+        for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH", "CREDITS_DB_PATH", "DBT_PROJECT_DIR",
+                     "DBT_PROFILES_DIR"):
+            env.pop(name, None)
+    for number, args in enumerate(MF_QUERIES):
+        duck = _mf_query(project, duck_env, args, tmp_path / f"duckdb{number}.csv")
+        got = _mf_query(project, pg_env, args, tmp_path / f"postgres{number}.csv")
+        assert sum(duck.values()) - 1 >= MF_MIN_ROWS[number], (args, duck)  # a header
+        assert got == duck, f"mf query {' '.join(args)}:\nDuckDB only {duck - got}\n" \
+            f"PostgreSQL only {got - duck}"
+
+
+@pytest.mark.parametrize("now, status", [
+    ("2026-02-07 00:00:00", "pass"),   # the sample's export: fresh
+    ("2026-03-01 00:00:00", "error"),  # weeks later: more than 7 days old
+])
+def test_source_freshness_at_the_samples_clock(postgres: Postgres, pg_sample: str,
+                                               now: str, status: str) -> None:
+    """The DuckDB check of test_sample_ledger.py: the same status."""
+    output = postgres.dbt(pg_sample, ["source", "freshness"], f"freshness-{status}",
+                          dbt_vars={"now": now}, check=False)
+    sources = json.loads((postgres.work / "target" / "sources.json").read_text())["results"]
+    assert [r["status"] for r in sources] == [status], output[-3000:]
 
 
 # ------------------------------------------------------------------- FIFO
