@@ -13,8 +13,9 @@ by `python -m credit_ledger.load --target postgres`, then built with
 * a crafted dirty ledger through staging: the same parsed values, flags and
   quarantine reasons as DuckDB;
 * an incremental sequence equals a full refresh;
-* the readers: `mf query` (the semantic layer) and `dbt source freshness`
-  give on the PostgreSQL sample what they give on DuckDB's.
+* the readers: `mf query` (the semantic layer), `dbt source freshness` and
+  the dashboard (streamlit's AppTest, no browser) give on the PostgreSQL
+  sample what they give on DuckDB's.
 
 Missing PostgreSQL fails (pg_server.PostgresMissing), never skips.
 """
@@ -315,6 +316,61 @@ def test_source_freshness_at_the_samples_clock(postgres: Postgres, pg_sample: st
                           dbt_vars={"now": now}, check=False)
     sources = json.loads((postgres.work / "target" / "sources.json").read_text())["results"]
     assert [r["status"] for r in sources] == [status], output[-3000:]
+
+
+DASHBOARD_PAGES = ["credit-burn", "plan-utilisation", "finance-reconciliation",
+                   "finance-revenue", "credit-health"]
+
+
+def _dashboard_page(url_path: str, plan_id: int | None) -> None:
+    """One dashboard page as AppTest runs it (a function's source, run alone)."""
+    from credit_ledger import dashboard
+
+    filters = dashboard.sidebar_filters()
+    if plan_id is not None:
+        filters = dashboard.Filters(filters.start, filters.end, plan_id, None)
+    render = next(page for page, _, url in dashboard.PAGES if url == url_path)
+    render(filters)
+
+
+def _dashboard_figures(plan_id: int | None = None) -> dict[str, Any]:
+    from streamlit.testing.v1 import AppTest
+
+    figures: dict[str, Any] = {}
+    for url in DASHBOARD_PAGES:
+        app = AppTest.from_function(_dashboard_page, args=(url, plan_id),
+                                    default_timeout=120).run()
+        assert not app.exception, [e.value for e in app.exception]
+        figures[url] = ([(m.label, m.value) for m in app.metric],
+                        [frame.value.reset_index(drop=True) for frame in app.dataframe])
+    return figures
+
+
+def test_dashboard_reads_postgres(postgres: Postgres, pg_sample: str, sample_build: BuiltLedger,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With DBT_TARGET=postgres every page of the dashboard shows the figures
+    and tables it shows over DuckDB's sample, unfiltered and for one plan."""
+    import pandas as pd
+
+    monkeypatch.delenv("DBT_TARGET", raising=False)
+    monkeypatch.setenv("CREDITS_PUBLISH_PATH", str(sample_build.db_path))
+    duckdb_figures = [_dashboard_figures(), _dashboard_figures(plan_id=2)]
+    for name, value in postgres.environment(pg_sample).items():
+        if name.startswith("CREDITS_PG_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DBT_TARGET", "postgres")
+    monkeypatch.setenv("CREDITS_PUBLISH_PATH", str(postgres.work / "no-such.duckdb"))
+    pg_figures = [_dashboard_figures(), _dashboard_figures(plan_id=2)]
+    headline = dict(duckdb_figures[0]["credit-burn"][0])
+    assert headline["Consumed (credits)"] != "0.0"
+    assert dict(pg_figures[0]["finance-revenue"][0]) == dict(
+        duckdb_figures[0]["finance-revenue"][0])
+    for expected, got in zip(duckdb_figures, pg_figures):
+        for url in DASHBOARD_PAGES:
+            assert got[url][0] == expected[url][0], url
+            assert len(got[url][1]) == len(expected[url][1]) > 0, url
+            for want, have in zip(expected[url][1], got[url][1]):
+                pd.testing.assert_frame_equal(have, want, check_dtype=False, rtol=1e-9)
 
 
 # ------------------------------------------------------------------- FIFO
