@@ -81,7 +81,8 @@ browser:
 			\`chromium\` is on PATH (the dashboard test needs it)); }
 
 # credit_ledger/dashboard.py over the published file (make build first),
-# read-only; DASHBOARD_PORT=8600 make dashboard for another port
+# read-only; DASHBOARD_PORT=8600 make dashboard for another port;
+# DBT_TARGET=postgres make dashboard reads PostgreSQL's marts (CREDITS_PG_*)
 dashboard: setup
 	$(BIN)/streamlit run credit_ledger/dashboard.py \
 		--server.address 127.0.0.1 --server.port $(DASHBOARD_PORT) \
