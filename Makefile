@@ -18,7 +18,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
 DASHBOARD_PORT ?= 8501
 
-.PHONY: setup build test lint dbt-build pytest bench docs sample clean dashboard browser engines
+.PHONY: setup build test lint dbt-build pytest bench bench-engines docs sample clean dashboard browser engines
 
 # The Pythons the pinned packages support and the project is tested on;
 # another is refused before anything is installed (Python 2 syntax on purpose).
@@ -68,7 +68,10 @@ engines: $(ENGINE_STAMP)
 build: setup
 	$(BIN)/python -m credit_ledger.build build
 
-test: setup browser lint pytest
+# lint (sqlfluff, one core) runs beside the sample build (dbt-build, about
+# one core), then pytest; -Oline keeps each line of their output whole
+test: setup browser engines
+	$(MAKE) --no-print-directory -j2 -Oline lint pytest
 
 # the dashboard's browser test drives Debian's chromium (never a downloaded
 # browser); installed here when it is not on PATH
@@ -78,7 +81,8 @@ browser:
 			\`chromium\` is on PATH (the dashboard test needs it)); }
 
 # credit_ledger/dashboard.py over the published file (make build first),
-# read-only; DASHBOARD_PORT=8600 make dashboard for another port
+# read-only; DASHBOARD_PORT=8600 make dashboard for another port;
+# DBT_TARGET=postgres make dashboard reads PostgreSQL's marts (CREDITS_PG_*)
 dashboard: setup
 	$(BIN)/streamlit run credit_ledger/dashboard.py \
 		--server.address 127.0.0.1 --server.port $(DASHBOARD_PORT) \
@@ -87,8 +91,11 @@ dashboard: setup
 
 # (duckdb's bindings print harmless "nanobind: leaked ..." lines when the
 # dbt templater exits; they are filtered out)
+# (its own target folder and database file: it runs beside the sample build)
 lint: setup
-	set -o pipefail; $(BIN)/sqlfluff lint 2>&1 \
+	mkdir -p target/lint
+	set -o pipefail; DBT_TARGET_PATH=target/lint CREDITS_DB_PATH=target/lint/lint.duckdb \
+		$(BIN)/sqlfluff lint 2>&1 \
 		| grep -v -E 'nanobind|leaked (instance|type|function)|skipped remainder|refleaks'
 
 # then MetricFlow checks the semantic layer (target/semantic_manifest.json)
@@ -106,6 +113,11 @@ pytest: setup dbt-build
 
 bench: setup
 	$(BIN)/python -m credit_ledger.benchmark
+
+# load, whole build and FIFO on DuckDB, PostgreSQL (a throwaway server) and
+# Spark (1 and 2 local cores), at 10^5 and 10^6 rows and on a skewed ledger
+bench-engines: setup engines
+	$(BIN)/python -m credit_ledger.engine_benchmark
 
 docs: setup
 	$(BIN)/dbt docs generate

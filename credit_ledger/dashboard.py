@@ -8,6 +8,12 @@ read-only, with a new connection for every query: a build replaces the file by
 an atomic rename, so a held connection would keep showing the old build, and
 each rerun (a filter change, a refresh) sees the newest one.
 
+With `DBT_TARGET=postgres` it reads the `marts` of the PostgreSQL build
+instead (profiles.yml's `postgres` output: the CREDITS_PG_* variables and
+their defaults), in a read-only transaction at UTC on a new connection for
+every query. The SQL is the same on both engines; `postgres_query` only
+swaps the placeholders and types the columns as DuckDB's `.df()` does.
+
 Every figure is a mart column, or a sum or count of mart rows under the
 sidebar filters (date range, plan, user), which are SQL `where` clauses on mart
 columns; nothing here recomputes a balance, a ratio or revenue. Credits are
@@ -29,6 +35,7 @@ import pandas as pd
 import streamlit as st
 
 from credit_ledger.build import Paths
+from credit_ledger.load import postgres_settings
 
 MILLI_PER_CREDIT = 1000
 MINOR_PER_UNIT = 100  # var currency_minor_units (dbt_project.yml)
@@ -40,8 +47,53 @@ def database_path() -> Path:
     return Paths.from_env(os.environ, Path.cwd()).published
 
 
+def reads_postgres() -> bool:
+    """True when DBT_TARGET names the `postgres` output, as for `mf`."""
+    return os.environ.get("DBT_TARGET") == "postgres"
+
+
+def postgres_label() -> str:
+    settings = postgres_settings()
+    return (f"PostgreSQL {settings['user']}@{settings['host']}:{settings['port']}"
+            f"/{settings['dbname']}")
+
+
+# PostgreSQL type oids that DuckDB's `.df()` gives as float64 and datetime64
+_PG_NUMERIC = 1700
+_PG_DATES = {1082, 1114}
+
+
+def postgres_query(sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    """`query` on PostgreSQL: `?` placeholders become psycopg2's `%s`; numeric
+    columns (sums of bigints, the credit and money divisions) become floats
+    and dates datetimes, as DuckDB returns them, so pages and charts get the
+    same frames."""
+    import psycopg2
+
+    con = psycopg2.connect(
+        **postgres_settings(),
+        options="-c timezone=UTC -c default_transaction_read_only=on",
+    )
+    try:
+        with con.cursor() as cursor:
+            cursor.execute(sql.replace("?", "%s"), list(params) or None)
+            columns = [(d.name, d.type_code) for d in cursor.description]
+            frame = pd.DataFrame.from_records(
+                cursor.fetchall(), columns=[name for name, _ in columns])
+    finally:
+        con.close()
+    for name, type_code in columns:
+        if type_code == _PG_NUMERIC:
+            frame[name] = frame[name].astype(float)
+        elif type_code in _PG_DATES:
+            frame[name] = pd.to_datetime(frame[name])
+    return frame
+
+
 def query(sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
     """Run one query on a fresh read-only connection, closed before returning."""
+    if reads_postgres():
+        return postgres_query(sql, params)
     with duckdb.connect(str(database_path()), read_only=True) as con:
         return con.execute(sql, list(params)).df()
 
@@ -97,7 +149,7 @@ class Filters:
             clauses.append(f"{day} between ? and ?")
             params += [self.start, self.end]
         if month:
-            clauses.append(f"{month} between date_trunc('month', ?::date) and ?")
+            clauses.append(f"{month} between date_trunc('month', cast(? as timestamp)) and ?")
             params += [self.start, self.end]
         if plan and self.plan_id is not None:
             clauses.append(f"{plan} = ?")
@@ -200,8 +252,8 @@ def credit_burn(f: Filters) -> None:
 
     st.subheader(f"Users with less than {LOW_RUNWAY_DAYS} days of runway")
     table(query(
-        "select user_id as \"User\", closing_balance_milli / 1000 as \"Balance (credits)\","
-        " consumed_30d_avg_milli / 1000 as \"30-day average (credits/day)\","
+        "select user_id as \"User\", closing_balance_milli / 1000.0 as \"Balance (credits)\","
+        " consumed_30d_avg_milli / 1000.0 as \"30-day average (credits/day)\","
         " runway_days as \"Runway (days)\""
         f" from marts.fct_burn_rate_daily{where} and {last_day} and runway_days < ?"
         " order by runway_days, user_id",
@@ -215,7 +267,7 @@ def credit_burn(f: Filters) -> None:
         where_plan, params_plan = f.where(day="activity_date", plan="burn.plan_id")
         by_plan = query(
             "select burn.activity_date, coalesce(plans.plan_name, 'no plan') as plan,"
-            " burn.consumed_milli / 1000 as consumed"
+            " burn.consumed_milli / 1000.0 as consumed"
             " from marts.fct_burn_by_plan_daily as burn"
             " left join marts.dim_plans as plans on burn.plan_id = plans.plan_id"
             f"{where_plan}",
@@ -230,7 +282,7 @@ def credit_burn(f: Filters) -> None:
         st.caption("fct_burn_by_service_monthly: dates.")
         where_service, params_service = f.where(month="month_start")
         by_service = query(
-            "select month_start, service_name, consumed_milli / 1000 as consumed"
+            "select month_start, service_name, consumed_milli / 1000.0 as consumed"
             f" from marts.fct_burn_by_service_monthly{where_service}",
             params_service,
         )
@@ -344,10 +396,10 @@ def finance_reconciliation(f: Filters) -> None:
         "select user_id as \"User\", status as \"Reason\","
         " quarantined_row_count as \"Quarantined rows\","
         " concurrent_write_count as \"Concurrent writes\", gap_count as \"Gaps\","
-        " ledger_balance_milli / 1000 as \"Ledger balance (credits)\","
-        " app_chain_balance_milli / 1000 as \"App chain balance (credits)\","
-        " credits_snapshot_milli / 1000 as \"users.credits (credits)\","
-        " lot_balance_milli / 1000 as \"Lot balance (credits)\""
+        " ledger_balance_milli / 1000.0 as \"Ledger balance (credits)\","
+        " app_chain_balance_milli / 1000.0 as \"App chain balance (credits)\","
+        " credits_snapshot_milli / 1000.0 as \"users.credits (credits)\","
+        " lot_balance_milli / 1000.0 as \"Lot balance (credits)\""
         f" from marts.fct_ledger_reconciliation{where} and status <> 'reconciled'"
         " order by status, user_id",
         params,
@@ -387,8 +439,8 @@ def finance_revenue(f: Filters) -> None:
 
     st.subheader("Revenue recognised per month (currency units)")
     monthly = query(
-        "select date_trunc('month', recognised_date) as month, recognition_kind,"
-        " revenue_minor / 100 as revenue"
+        "select date_trunc('month', cast(recognised_date as timestamp)) as month,"
+        " recognition_kind, revenue_minor / 100.0 as revenue"
         f" from marts.fct_revenue_recognition{where}",
         params,
     )
@@ -400,11 +452,11 @@ def finance_revenue(f: Filters) -> None:
     st.subheader("Deferred revenue roll-forward")
     table(query(
         "select month_start as \"Month\", credit_type as \"Credit type\","
-        " opening_deferred_minor / 100 as \"Opening (currency units)\","
-        " billed_minor / 100 as \"Billed (currency units)\","
-        " usage_revenue_minor / 100 as \"Usage revenue (currency units)\","
-        " breakage_revenue_minor / 100 as \"Breakage revenue (currency units)\","
-        " closing_deferred_minor / 100 as \"Closing (currency units)\""
+        " opening_deferred_minor / 100.0 as \"Opening (currency units)\","
+        " billed_minor / 100.0 as \"Billed (currency units)\","
+        " usage_revenue_minor / 100.0 as \"Usage revenue (currency units)\","
+        " breakage_revenue_minor / 100.0 as \"Breakage revenue (currency units)\","
+        " closing_deferred_minor / 100.0 as \"Closing (currency units)\""
         f" from marts.fct_deferred_revenue_monthly{where_month}"
         " order by month_start desc, credit_type",
         params_month,
@@ -413,10 +465,10 @@ def finance_revenue(f: Filters) -> None:
     st.subheader("Revenue by service")
     table(query(
         "select month_start as \"Month\", service_name as \"Service\","
-        " item_count as \"Items\", consumed_milli / 1000 as \"Consumed (credits)\","
-        " revenue_minor / 100 as \"Revenue (currency units)\","
-        " credits_per_item_milli / 1000 as \"Per item (credits)\","
-        " revenue_per_item_minor / 100 as \"Per item (currency units)\""
+        " item_count as \"Items\", consumed_milli / 1000.0 as \"Consumed (credits)\","
+        " revenue_minor / 100.0 as \"Revenue (currency units)\","
+        " credits_per_item_milli / 1000.0 as \"Per item (credits)\","
+        " revenue_per_item_minor / 100.0 as \"Per item (currency units)\""
         f" from marts.fct_service_revenue_monthly{where_month}"
         " order by month_start desc, service_name",
         params_month,
@@ -426,11 +478,11 @@ def finance_revenue(f: Filters) -> None:
     where_cohort, params_cohort = f.where(month="grant_month")
     table(query(
         "select grant_month as \"Grant month\", credit_type as \"Credit type\","
-        " lot_count as \"Lots\", granted_milli / 1000 as \"Granted (credits)\","
-        " used_milli / 1000 as \"Used (credits)\","
-        " expired_milli / 1000 as \"Expired (credits)\","
-        " open_milli / 1000 as \"Open (credits)\","
-        " breakage_minor / 100 as \"Breakage (currency units)\","
+        " lot_count as \"Lots\", granted_milli / 1000.0 as \"Granted (credits)\","
+        " used_milli / 1000.0 as \"Used (credits)\","
+        " expired_milli / 1000.0 as \"Expired (credits)\","
+        " open_milli / 1000.0 as \"Open (credits)\","
+        " breakage_minor / 100.0 as \"Breakage (currency units)\","
         " observed_breakage_rate as \"Observed breakage rate\""
         f" from marts.fct_breakage_cohorts{where_cohort}"
         " order by grant_month desc, credit_type",
@@ -469,10 +521,10 @@ def credit_health(f: Filters) -> None:
         "select user_id as \"User\", churn_risk as \"Churn risk\","
         " plan_tier as \"Plan tier\", subscription_status as \"Subscription\","
         " idle_days as \"Idle days\","
-        " usage_30d_milli / 1000 as \"Used, last 30 days (credits)\","
-        " usage_prior_30d_milli / 1000 as \"Used, 30 days before (credits)\","
-        " balance_milli / 1000 as \"Balance (credits)\", runway_days as \"Runway (days)\","
-        " projected_breakage_90d_milli / 1000 as \"Expiring in 90 days (credits)\""
+        " usage_30d_milli / 1000.0 as \"Used, last 30 days (credits)\","
+        " usage_prior_30d_milli / 1000.0 as \"Used, 30 days before (credits)\","
+        " balance_milli / 1000.0 as \"Balance (credits)\", runway_days as \"Runway (days)\","
+        " projected_breakage_90d_milli / 1000.0 as \"Expiring in 90 days (credits)\""
         f" from marts.fct_user_credit_health{where}"
         " order by case churn_risk when 'high' then 0 when 'medium' then 1 else 2 end,"
         " projected_breakage_90d_milli desc, user_id",
@@ -483,9 +535,9 @@ def credit_health(f: Filters) -> None:
     where_lot, params_lot = f.where(user="user_id", plan_of_user="user_id")
     table(query(
         "select user_id as \"User\", lot_id as \"Lot\", credit_type as \"Credit type\","
-        " expires_at as \"Expires at\", remaining_milli / 1000 as \"Open (credits)\","
-        " projected_expired_milli / 1000 as \"Projected to expire (credits)\","
-        " projected_expired_minor / 100 as \"Projected to expire (currency units)\""
+        " expires_at as \"Expires at\", remaining_milli / 1000.0 as \"Open (credits)\","
+        " projected_expired_milli / 1000.0 as \"Projected to expire (credits)\","
+        " projected_expired_minor / 100.0 as \"Projected to expire (currency units)\""
         f" from marts.fct_projected_expiry{where_lot} and projected_expired_milli > 0"
         " order by expires_at, lot_id",
         params_lot,
@@ -515,12 +567,43 @@ PAGES: list[tuple[Callable[[Filters], None], str, str]] = [
 ]
 
 
-def main() -> None:
-    st.set_page_config(page_title="Credit ledger", layout="wide")
+def source_or_stop() -> tuple[str, str]:
+    """What the dashboard reads: a line for the overview and a caption, or
+    a message and st.stop() when there is nothing to read."""
+    if os.environ.get("DBT_TARGET") == "spark":
+        st.error(
+            "The dashboard reads the published DuckDB file or PostgreSQL, not Spark "
+            "(README, Dashboard): unset DBT_TARGET to read credits.duckdb."
+        )
+        st.stop()
+    if reads_postgres():
+        import psycopg2
+
+        label = postgres_label()
+        try:
+            postgres_query("select count(*) from marts.dim_plans")
+        except psycopg2.Error as error:
+            st.warning(
+                f"Cannot read the marts in {label} (`dbt build --target postgres` "
+                f"builds them; the CREDITS_PG_* variables say where): {error}"
+            )
+            st.stop()
+        return (f"The marts of the last `dbt build --target postgres` in {label}, read in "
+                "read-only transactions.",
+                f"Read-only from {label}, schema marts, a new connection for every query.")
     path = database_path()
     if not path.exists():
         st.warning(f"There is no published database at {path} yet: run `make build` first.")
         st.stop()
+    published = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    return (f"The marts of the last build that passed, published {published:%Y-%m-%d %H:%M} "
+            f"UTC as `{path}` and read read-only.",
+            f"Read-only from {path}, opened again for every query.")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Credit ledger", layout="wide")
+    described, caption = source_or_stop()
     filters = sidebar_filters()
     pages = [
         st.Page(partial(render, filters), title=title, url_path=url)
@@ -529,17 +612,13 @@ def main() -> None:
 
     def overview() -> None:
         st.title("Credit ledger")
-        published = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-        st.write(
-            f"The marts of the last build that passed, published {published:%Y-%m-%d %H:%M} "
-            f"UTC as `{path}` and read read-only. One page per dashboard exposure:"
-        )
+        st.write(f"{described} One page per dashboard exposure:")
         for page in pages:
             st.page_link(page)
 
     home = st.Page(overview, title="Overview", url_path="overview", default=True)
     st.navigation([home, *pages]).run()
-    st.caption(f"Read-only from {path}, opened again for every query.")
+    st.caption(caption)
 
 
 if __name__ == "__main__":

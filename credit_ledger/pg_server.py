@@ -76,8 +76,13 @@ def _run(command: list[str], what: str) -> None:
 
 
 @contextlib.contextmanager
-def pg_server(database: str = "credits") -> Iterator[dict[str, str]]:
-    """Start a throwaway server; yield the CREDITS_PG_* environment."""
+def pg_server(database: str = "credits",
+              force_parallel: bool = False) -> Iterator[dict[str, str]]:
+    """Start a throwaway server; yield the CREDITS_PG_* environment.
+
+    `force_parallel` runs every parallel-safe query in a parallel worker
+    (`force_parallel_mode`), as a large table's plan would: a function
+    wrongly marked parallel safe then fails on a small ledger too."""
     initdb = find_binary("initdb")
     pg_ctl = find_binary("pg_ctl")
     base = Path(tempfile.mkdtemp(prefix="credits-pg-"))
@@ -106,7 +111,7 @@ def pg_server(database: str = "credits") -> Iterator[dict[str, str]]:
             "-c shared_buffers=128MB",
             "-c work_mem=64MB",
             "-c max_connections=40",
-        ])
+        ] + (["-c force_parallel_mode=on"] if force_parallel else []))
         _run(
             _as_postgres_user([
                 pg_ctl, "-D", str(data_dir), "-l", str(base / "server.log"),

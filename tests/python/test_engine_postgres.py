@@ -12,16 +12,21 @@ by `python -m credit_ledger.load --target postgres`, then built with
 * generated FIFO ledgers: lots and pieces equal the plain-Python reference;
 * a crafted dirty ledger through staging: the same parsed values, flags and
   quarantine reasons as DuckDB;
-* an incremental sequence equals a full refresh.
+* an incremental sequence equals a full refresh;
+* the readers: `mf query` (the semantic layer), `dbt source freshness` and
+  the dashboard (streamlit's AppTest, no browser) give on the PostgreSQL
+  sample what they give on DuckDB's.
 
 Missing PostgreSQL fails (pg_server.PostgresMissing), never skips.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -136,7 +141,7 @@ class Postgres:
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
-    with pg_server() as env:
+    with pg_server(force_parallel=True) as env:
         yield Postgres(env, tmp_path_factory.mktemp("pg"))
 
 
@@ -146,6 +151,9 @@ def pg_sample(postgres: Postgres) -> str:
     and unit test (the FIFO ones included)."""
     postgres.load("credits", PROJECT_DIR / "data" / "sample_ledger")
     postgres.dbt("credits", ["build"], "sample", unit_tests=True)
+    # what `mf` reads, as this build wrote it (later runs here rewrite target/)
+    shutil.copy(postgres.work / "target" / "semantic_manifest.json",
+                postgres.work / "sample_semantic_manifest.json")
     return "credits"
 
 
@@ -229,6 +237,149 @@ def test_sample_timestamps_ignore_the_server_time_zone(postgres: Postgres, pg_sa
     query = ("select min(occurred_at) as first_at, max(occurred_at) as last_at "
              "from intermediate.int_ledger_entries")
     assert postgres.dicts(pg_sample, query) == sample_build.dicts(query)
+
+
+# ---------------------------------------------------------------- readers
+
+# `mf query` arguments: flows and month-end balances by month, the plan at
+# the time under a filter, and the semi-additive balances of the whole
+# period (tests/python/test_semantic_layer.py, the README's examples)
+MF_QUERIES = [
+    ["--metrics", "consumed_milli_credits,consumed_credits,expired_milli_credits,"
+     "deferred_revenue_minor,billed_minor,recognised_revenue_minor",
+     "--group-by", "metric_time__month"],
+    ["--metrics", "consumed_milli_credits,granted_milli_credits,allocated_milli_credits,"
+     "utilisation,recognised_revenue_minor",
+     "--group-by", "plan__plan_name,plan__plan_tier",
+     "--where", "{{ Dimension('plan__plan_tier') }} != 'basic'"],
+    ["--metrics", "deferred_revenue_minor,opening_deferred_revenue_minor,billed_minor,"
+     "consumed_milli_credits,spendable_balance"],
+]
+MF_MIN_ROWS = [13, 3, 1]  # rows at least: months, plans but basic, the period
+
+
+def _mf_cell(value: str) -> Any:
+    """A CSV cell, engine-neutral: numbers exactly when integral (PostgreSQL
+    prints `8166550.0` where DuckDB prints `8166550`), else to ~1e-10."""
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        return value
+    if number == number.to_integral_value():
+        return int(number)
+    return float(f"{float(number):.10e}")
+
+
+def _mf_query(project: Path, env: dict[str, str], args: Sequence[str],
+              out: Path) -> Counter:
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "mf"), "query", *args, "--csv", str(out), "--quiet"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0 and out.exists(), completed.stdout + completed.stderr
+    with out.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    return Counter([tuple(rows[0])] + [tuple(_mf_cell(v) for v in row) for row in rows[1:]])
+
+
+def test_mf_queries_equal_duckdb(postgres: Postgres, pg_sample: str,
+                                 sample_build: BuiltLedger, tmp_path: Path) -> None:
+    """`DBT_TARGET=postgres mf query` on the PostgreSQL sample gives the rows
+    `DBT_TARGET=published mf query` gives on DuckDB's. `mf` reads
+    target/semantic_manifest.json of the directory it runs in, so it runs in
+    a copy of the project (links) whose target/ holds the manifest the
+    PostgreSQL build wrote."""
+    project = tmp_path / "project"
+    (project / "target").mkdir(parents=True)
+    for entry in PROJECT_DIR.iterdir():
+        if entry.name not in ("target", "logs"):
+            (project / entry.name).symlink_to(entry)
+    manifest = project / "target" / "semantic_manifest.json"
+    shutil.copy(postgres.work / "sample_semantic_manifest.json", manifest)
+    # the relations are "credits"."marts"."...": the PostgreSQL database, and
+    # the name the `published` output attaches DuckDB's file under
+    assert {m["node_relation"]["database"] for m in json.loads(
+        manifest.read_text())["semantic_models"]} == {pg_sample}
+    pg_env = {**postgres.environment(pg_sample), "DBT_TARGET": "postgres"}
+    duck_env = {**os.environ, "DBT_TARGET": "published", "DO_NOT_TRACK": "1",
+                "CREDITS_PUBLISH_PATH": str(sample_build.db_path)}
+    for env in (pg_env, duck_env):
+        for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH", "CREDITS_DB_PATH", "DBT_PROJECT_DIR",
+                     "DBT_PROFILES_DIR"):
+            env.pop(name, None)
+    for number, args in enumerate(MF_QUERIES):
+        duck = _mf_query(project, duck_env, args, tmp_path / f"duckdb{number}.csv")
+        got = _mf_query(project, pg_env, args, tmp_path / f"postgres{number}.csv")
+        assert sum(duck.values()) - 1 >= MF_MIN_ROWS[number], (args, duck)  # a header
+        assert got == duck, f"mf query {' '.join(args)}:\nDuckDB only {duck - got}\n" \
+            f"PostgreSQL only {got - duck}"
+
+
+def test_source_freshness_at_the_samples_clock(postgres: Postgres, pg_sample: str) -> None:
+    """The DuckDB check of test_sample_ledger.py at the sample's export time:
+    PASS, and the age DuckDB measures: from the latest `updated_at`
+    (2026-02-06 18:09 UTC) to var `now`, plus the seconds the command ran.
+    (Its ERROR case differs only in `now`; each run costs a full parse.)"""
+    output = postgres.dbt(pg_sample, ["source", "freshness"], "freshness",
+                          dbt_vars={"now": "2026-02-07 00:00:00"})
+    [result] = json.loads((postgres.work / "target" / "sources.json").read_text())["results"]
+    assert result["status"] == "pass", output[-3000:]
+    age = result["max_loaded_at_time_ago_in_s"]
+    assert (5 * 3600 + 50 * 60) < age < (5 * 3600 + 51 * 60 + 300), age
+
+
+DASHBOARD_PAGES = ["credit-burn", "plan-utilisation", "finance-reconciliation",
+                   "finance-revenue", "credit-health"]
+
+
+def _dashboard_page(url_path: str, plan_id: int | None) -> None:
+    """One dashboard page as AppTest runs it (a function's source, run alone)."""
+    from credit_ledger import dashboard
+
+    filters = dashboard.sidebar_filters()
+    if plan_id is not None:
+        filters = dashboard.Filters(filters.start, filters.end, plan_id, None)
+    render = next(page for page, _, url in dashboard.PAGES if url == url_path)
+    render(filters)
+
+
+def _dashboard_figures(plan_id: int | None = None) -> dict[str, Any]:
+    from streamlit.testing.v1 import AppTest
+
+    figures: dict[str, Any] = {}
+    for url in DASHBOARD_PAGES:
+        app = AppTest.from_function(_dashboard_page, args=(url, plan_id),
+                                    default_timeout=120).run()
+        assert not app.exception, [e.value for e in app.exception]
+        figures[url] = ([(m.label, m.value) for m in app.metric],
+                        [frame.value.reset_index(drop=True) for frame in app.dataframe])
+    return figures
+
+
+def test_dashboard_reads_postgres(postgres: Postgres, pg_sample: str, sample_build: BuiltLedger,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With DBT_TARGET=postgres every page of the dashboard shows the figures
+    and tables it shows over DuckDB's sample, unfiltered and for one plan."""
+    import pandas as pd
+
+    monkeypatch.delenv("DBT_TARGET", raising=False)
+    monkeypatch.setenv("CREDITS_PUBLISH_PATH", str(sample_build.db_path))
+    duckdb_figures = [_dashboard_figures(), _dashboard_figures(plan_id=2)]
+    for name, value in postgres.environment(pg_sample).items():
+        if name.startswith("CREDITS_PG_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DBT_TARGET", "postgres")
+    monkeypatch.setenv("CREDITS_PUBLISH_PATH", str(postgres.work / "no-such.duckdb"))
+    pg_figures = [_dashboard_figures(), _dashboard_figures(plan_id=2)]
+    headline = dict(duckdb_figures[0]["credit-burn"][0])
+    assert headline["Consumed (credits)"] != "0.0"
+    assert dict(pg_figures[0]["finance-revenue"][0]) == dict(
+        duckdb_figures[0]["finance-revenue"][0])
+    for expected, got in zip(duckdb_figures, pg_figures):
+        for url in DASHBOARD_PAGES:
+            assert got[url][0] == expected[url][0], url
+            assert len(got[url][1]) == len(expected[url][1]) > 0, url
+            for want, have in zip(expected[url][1], got[url][1]):
+                pd.testing.assert_frame_equal(have, want, check_dtype=False, rtol=1e-9)
 
 
 # ------------------------------------------------------------------- FIFO
