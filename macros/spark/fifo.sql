@@ -25,8 +25,8 @@
     them by user, occurred_at, credit_history_id): Spark shuffles the rows
     by bucket, so whole users spread over the executors. One call per user
     measured the same (10^6 events: about 3 s either way on 1 or 2 local
-    cores, credit_ledger/spark_fifo_bench.py); raise the var on a cluster
-    with more cores than buckets. -#}
+    cores, measured with pyspark when this was chosen; DECISIONLOG 16);
+    raise the var on a cluster with more cores than buckets. -#}
 {% macro spark__fifo_pieces(events) -%}
     select
         pieces.debit_id,
