@@ -221,7 +221,11 @@ def test_sample_models_equal_duckdb(postgres: Postgres, pg_sample: str,
     assert sum(1 for schema, table in sample_relations
                if sample_build.scalar(f'select count(*) from {schema}."{table}"')) > 20
     failures = []
+    # what one run recomputed differs between a first build and a rebuild
+    # (the published sample may be either)
     for schema, table in sample_relations:
+        if table in RUN_ONLY_MODELS:
+            continue
         query = f'select * from {schema}."{table}"'
         try:
             assert_same_rows(f"{schema}.{table}", sample_build.dicts(query),
