@@ -127,7 +127,7 @@ def pg_server(database: str = "credits",
             "CREDITS_PG_PASSWORD": "",
             "CREDITS_PG_DATABASE": database,
         }
-        _create_database(env, database)
+        create_database(env, database)
         yield env
     finally:
         if started:
@@ -139,7 +139,9 @@ def pg_server(database: str = "credits",
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _create_database(env: dict[str, str], database: str) -> None:
+def create_database(env: dict[str, str], database: str) -> None:
+    """Create `database` on the server `env` names (waiting up to 30 s for
+    it to accept connections)."""
     import psycopg2
 
     deadline = time.monotonic() + 30

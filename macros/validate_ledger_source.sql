@@ -49,16 +49,7 @@
             {% set has_rows = run_query(
                 "select count(*) from (select 1 from " ~ relation ~ " limit 1) as probe"
             ).columns[0].values()[0] %}
-            {% if has_rows == 0 %}
-                {% set empty_message = "ledger table " ~ table ~ " is empty ('" ~ location
-                    ~ "' has no rows): check the export job that wrote it, "
-                    ~ "an empty export is almost always a failed one" %}
-                {% if table == 'subscriptions' %}
-                    {{ log("Warning: " ~ empty_message ~ " (allowed for this table).", info=true) }}
-                {% else %}
-                    {{ exceptions.raise_compiler_error(empty_message ~ ".") }}
-                {% endif %}
-            {% endif %}
+            {% do stop_if_table_empty(table, location, has_rows) %}
         {% endfor %}
     {% endif %}
 {% endmacro %}
@@ -96,18 +87,7 @@
             {% else %}
                 {% set row_count = check_ledger_parquet(table, location, source_node.columns) %}
             {% endif %}
-            {% if row_count == 0 %}
-                {% set empty_message = "ledger table " ~ table ~ " is empty ('" ~ location
-                    ~ "' has no rows): check the export job that wrote it, "
-                    ~ "an empty export is almost always a failed one" %}
-                {# a ledger without subscriptions is possible (credits sold without
-                   plans); without rows, users, events or plans it is not #}
-                {% if table == 'subscriptions' %}
-                    {{ log("Warning: " ~ empty_message ~ " (allowed for this table).", info=true) }}
-                {% else %}
-                    {{ exceptions.raise_compiler_error(empty_message ~ ".") }}
-                {% endif %}
-            {% endif %}
+            {% do stop_if_table_empty(table, location, row_count) %}
             {% set relation = api.Relation.create(
                 database=source_node.database, schema=source_node.schema,
                 identifier=source_node.identifier) %}
@@ -275,6 +255,21 @@
 {% endmacro %}
 
 {# Stops the run when a ledger file lacks a documented column. #}
+{# An empty table stops the run; a ledger without subscriptions is possible
+   (credits sold without plans), so an empty subscriptions only warns. #}
+{% macro stop_if_table_empty(table, location, row_count) %}
+    {% if row_count == 0 %}
+        {% set empty_message = "ledger table " ~ table ~ " is empty ('" ~ location
+            ~ "' has no rows): check the export job that wrote it, "
+            ~ "an empty export is almost always a failed one" %}
+        {% if table == 'subscriptions' %}
+            {{ log("Warning: " ~ empty_message ~ " (allowed for this table).", info=true) }}
+        {% else %}
+            {{ exceptions.raise_compiler_error(empty_message ~ ".") }}
+        {% endif %}
+    {% endif %}
+{% endmacro %}
+
 {% macro stop_if_columns_missing(location, required_columns, found_columns) %}
     {% set missing = [] %}
     {% for column_name in required_columns %}

@@ -47,7 +47,7 @@ from ledgers import (
     MODELS_ONLY, RUN_ONLY_COLUMNS, RUN_ONLY_MODELS, SCHEDULED, generated_ledger, ledger,
     write_rows,
 )
-from credit_ledger.pg_server import pg_server
+from credit_ledger.pg_server import create_database, pg_server
 from dirty_ledger import NOW, STAGING, STAGING_RELATIONS, dirty_tables
 from reference_fifo import run_fifo
 
@@ -76,13 +76,7 @@ class Postgres:
                                 user=self.env["CREDITS_PG_USER"], dbname=database)
 
     def create_database(self, database: str) -> None:
-        con = self.connect("postgres")
-        try:
-            con.autocommit = True
-            with con.cursor() as cursor:
-                cursor.execute(f'create database "{database}"')
-        finally:
-            con.close()
+        create_database(self.env, database)
 
     def load(self, database: str, ledger_dir: Path) -> None:
         completed = subprocess.run(
