@@ -2,7 +2,8 @@
 #   make build   set up .venv, run `dbt build` over the sample ledger and
 #                publish the marts as credits.duckdb (credit_ledger/build.py)
 #   make test    set up .venv and run the whole test suite (lint, dbt build,
-#                mf validate-configs, pytest with the dashboard's browser test)
+#                mf validate-configs, pytest with the dashboard's browser test
+#                and the same project on PostgreSQL and Spark)
 #   make dashboard   serve the dashboard over credits.duckdb on 127.0.0.1:$(DASHBOARD_PORT)
 
 PYTHON ?= python3
@@ -69,13 +70,12 @@ build: setup
 	$(BIN)/python -m credit_ledger.build build
 
 # lint (sqlfluff, one core) runs beside the sample build (dbt-build, about
-# one core), then pytest
-test: setup browser
+# one core), then pytest, the engine tests included
+test: setup browser engines
 	$(MAKE) --no-print-directory -j2 lint pytest
 
-# the same project on PostgreSQL and Spark (README, "Three engines"): a
-# throwaway server and a local session, compared with DuckDB's sample build.
-# Not part of `make test` yet: they would take it past 30 minutes
+# only the same project on PostgreSQL and Spark (README, "Three engines"):
+# a throwaway server and a local session, compared with DuckDB's sample build
 ENGINE_TESTS := tests/python/test_engine_postgres.py tests/python/test_engine_spark.py
 test-engines: setup engines dbt-build
 	CREDITS_TEST_SAMPLE_DB=$(CURDIR)/credits.duckdb $(BIN)/pytest -n 2 --dist loadscope \
@@ -116,9 +116,8 @@ dbt-build: setup
 # two workers (the machine's cores); a module's tests stay on one worker so
 # that its shared build is made once; modules that read the committed sample
 # share the database dbt-build just published (tests/python/conftest.py)
-pytest: setup dbt-build
-	CREDITS_TEST_SAMPLE_DB=$(CURDIR)/credits.duckdb $(BIN)/pytest -n 2 --dist loadscope \
-		$(addprefix --ignore=,$(ENGINE_TESTS))
+pytest: setup engines dbt-build
+	CREDITS_TEST_SAMPLE_DB=$(CURDIR)/credits.duckdb $(BIN)/pytest -n 2 --dist loadscope
 
 bench: setup
 	$(BIN)/python -m credit_ledger.benchmark
