@@ -61,19 +61,25 @@
 {% macro default__start_build_run() -%}
     {%- set runs = build_runs_relation() %}
     create schema if not exists {{ adapter.quote(runs.schema) }};
-    create table if not exists {{ runs }} (
-        run_number bigint,
-        invocation_id varchar,
-        run_started_at timestamp,
-        command varchar,
-        is_full_refresh boolean,
-        passed boolean,
-        finished_at timestamp
-    );
-    insert into {{ runs }} (
-        run_number, invocation_id, run_started_at, command, is_full_refresh,
-        passed, finished_at
-    )
+    create table if not exists {{ runs }} ({{ build_runs_columns() }});
+    insert into {{ runs }} {{ new_build_run_row(runs) }};
+    {{ build_runs_commit() }}
+{%- endmacro %}
+
+{# The run log's columns (every engine). #}
+{% macro build_runs_columns() -%}
+    run_number bigint,
+    invocation_id {{ type_text() }},
+    run_started_at timestamp,
+    command {{ type_text() }},
+    is_full_refresh boolean,
+    passed boolean,
+    finished_at timestamp
+{%- endmacro %}
+
+{# This run's row, in the order of build_runs_columns(): the next run
+   number, not passed (yet), not finished. #}
+{% macro new_build_run_row(runs) -%}
     select
         coalesce(max(run_number), 0) + 1,
         '{{ invocation_id }}',
@@ -81,9 +87,8 @@
         '{{ flags.WHICH }}',
         {{ is_full_refresh() | string | lower }},
         false,
-        null
-    from {{ runs }};
-    {{ build_runs_commit() }}
+        cast(null as timestamp)
+    from {{ runs }}
 {%- endmacro %}
 
 {# on-run-end: mark this run passed when every model of the project was

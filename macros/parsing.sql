@@ -154,17 +154,7 @@
                 case
                     when length(exponent_digits) <= 4 then cast(digits as numeric)
                 end as number
-            from (
-                select
-                    digits,
-                    split_part(lower(digits), 'e', 1) as mantissa,
-                    substring(digits from '[eE]([+-]?)') as exponent_sign,
-                    coalesce(substring(digits from '[eE][+-]?0*([0-9]*)'), '') as exponent_digits
-                from (
-                    select replace(cast({{ expression }} as text), '_', '') as digits
-                    where cast({{ expression }} as text) ~ {{ number_shape() }}
-                ) as shaped
-            ) as cut
+            from ({{ postgres_number_parts('cast(' ~ expression ~ ' as text)') }}) as cut
         ) as parsed
     )
 {%- endmacro %}
@@ -206,18 +196,25 @@
                     then cast(cast(digits as numeric) as decimal(38, 9))
             end
         from (
-            select
-                digits,
-                split_part(lower(digits), 'e', 1) as mantissa,
-                substring(digits from '[eE]([+-]?)') as exponent_sign,
-                coalesce(substring(digits from '[eE][+-]?0*([0-9]*)'), '') as exponent_digits
-            from (
-                select replace(trimmed, '_', '') as digits
-                from (select {{ zs_trim('cast(' ~ expression ~ ' as text)') }} as trimmed) as raw
-                where trimmed ~ {{ number_shape() }}
-            ) as shaped
+            {{ postgres_number_parts(zs_trim('cast(' ~ expression ~ ' as text)')) }}
         ) as parsed
     )
+{%- endmacro %}
+
+{# PostgreSQL: the one row of `text` when it has number_shape(), cut up:
+   its digits without `_`, the mantissa, the exponent's sign and its digits
+   without leading zeros (empty without an exponent); no row otherwise. #}
+{% macro postgres_number_parts(text) -%}
+    select
+        digits,
+        split_part(lower(digits), 'e', 1) as mantissa,
+        substring(digits from '[eE]([+-]?)') as exponent_sign,
+        coalesce(substring(digits from '[eE][+-]?0*([0-9]*)'), '') as exponent_digits
+    from (
+        select replace(number_text, '_', '') as digits
+        from (select {{ text }} as number_text) as raw
+        where number_text ~ {{ number_shape() }}
+    ) as shaped
 {%- endmacro %}
 
 {# An integer id; null when unparseable. #}

@@ -11,26 +11,9 @@
     {%- set runs = build_runs_relation() -%}
     {%- do run_query('create schema if not exists ' ~ runs.schema) -%}
     {%- call statement('create_build_runs') -%}
-        create table if not exists {{ runs }} (
-            run_number bigint,
-            invocation_id string,
-            run_started_at timestamp,
-            command string,
-            is_full_refresh boolean,
-            passed boolean,
-            finished_at timestamp
-        ) using parquet
+        create table if not exists {{ runs }} ({{ build_runs_columns() }}) using parquet
     {%- endcall %}
-    insert into {{ runs }}
-    select
-        coalesce(max(run_number), 0) + 1,
-        '{{ invocation_id }}',
-        {{ this_run_loaded_at() }},
-        '{{ flags.WHICH }}',
-        {{ is_full_refresh() | string | lower }},
-        false,
-        cast(null as timestamp)
-    from {{ runs }}
+    insert into {{ runs }} {{ new_build_run_row(runs) }}
 {%- endmacro %}
 
 {% macro spark__finish_build_run(passed) %}

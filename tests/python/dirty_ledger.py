@@ -38,10 +38,14 @@ DIRTY_ROWS = with_app_chain([
     entry(18, 1, "video_generation", "-0.0025", "2024-03-01 23:20:00"),
     entry(19, 1, "video_generation", "-0.0035", "2024-03-01 23:30:00"),
 ])
-DIRTY_ONLY = [
+# rows only a dirty ledger has, each ending in a quarantine reason or a
+# tie rule (test_staging.py checks each; the engine tests compare them)
+DIRTY = [
+    # a re-export of id 3 with a later updated_at wins over the original
     entry(3, 1, "caption_generation", -1.75, "2024-03-01 12:00:00.123456",
           updated_at="2024-03-02 00:00:00", description="re-exported"),
-    entry(4, 1, "caption_generation", -1.0, "2024-03-01T13:00:00.5Z", description="same time"),
+    # an identical re-export of id 4: the last seen wins
+    entry(4, 1, "caption_generation", -1.0, "2024-03-01T13:00:00.5Z", description="last seen"),
     entry(None, 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
     entry(20, None, "video_generation", -1.0, "2024-03-02 10:00:00"),
     entry(21, 1, "video_generation", None, "2024-03-02 10:00:00"),
@@ -51,9 +55,13 @@ DIRTY_ONLY = [
     entry(25, 1, "video_generation", -1.0, "2024-02-30 10:00:00"),
     entry(26, 1, "video_generation", -1.0, None),
     entry("x1", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
+    # ids must be whole numbers: a cast alone would round or read notations
     entry("2.4", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
     entry("1e3", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
     entry(27, "12.6", "video_generation", -1.0, "2024-03-02 10:00:00"),
+]
+DIRTY_ONLY = [
+    *DIRTY,
     entry(28, 1, "video_generation", "inf", "2024-03-02 10:00:00"),
     entry(29, 1, "video_generation", "NaN", "2024-03-02 10:00:00"),
     entry(30, 1, "video_generation", "1e309", "2024-03-02 10:00:00"),

@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 
 from conftest import BuildLedger, BuiltLedger
+from dirty_ledger import DIRTY
 from ledgers import entry, ledger, with_app_chain
 
 SELECT = ["build", "--select", "+int_ledger_entries", "+stg_ledger__quarantined_credit_histories",
@@ -30,26 +31,6 @@ CLEAN = with_app_chain([
     entry(11, 1, "credit_purchase", 50.0, "2024-03-01 20:00:00", meta_data=""),
 ])
 
-DIRTY = [
-    # a re-export of id 3 with a later updated_at wins over the original
-    entry(3, 1, "caption_generation", -1.75, "2024-03-01 12:00:00.123456",
-          updated_at="2024-03-02 00:00:00", description="re-exported"),
-    # an identical re-export of id 4: the last seen wins
-    entry(4, 1, "caption_generation", -1.0, "2024-03-01T13:00:00.5Z", description="last seen"),
-    entry(None, 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
-    entry(20, None, "video_generation", -1.0, "2024-03-02 10:00:00"),
-    entry(21, 1, "video_generation", None, "2024-03-02 10:00:00"),
-    entry(22, 1, "video_generation", "abc", "2024-03-02 10:00:00"),
-    entry(23, 1, "video_generation", "12,5", "2024-03-02 10:00:00"),
-    entry(24, 1, "video_generation", -1.0, "not-a-date"),
-    entry(25, 1, "video_generation", -1.0, "2024-02-30 10:00:00"),
-    entry(26, 1, "video_generation", -1.0, None),
-    entry("x1", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
-    # ids must be whole numbers: a cast alone would round or read notations
-    entry("2.4", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
-    entry("1e3", 1, "video_generation", -1.0, "2024-03-02 10:00:00"),
-    entry(27, "12.6", "video_generation", -1.0, "2024-03-02 10:00:00"),
-]
 
 
 @pytest.fixture(scope="module")
