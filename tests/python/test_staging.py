@@ -32,7 +32,6 @@ CLEAN = with_app_chain([
 ])
 
 
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltLedger:
     # one build shared by the assertions below (module scope)
