@@ -70,14 +70,12 @@ build: setup
 	$(BIN)/python -m credit_ledger.build build
 
 # lint (sqlfluff, one core) runs beside the sample build (dbt-build, about
-# one core), then pytest
-test: setup browser
+# one core), then pytest, the engine tests included
+test: setup browser engines
 	$(MAKE) --no-print-directory -j2 lint pytest
 
-# the same project on PostgreSQL and Spark (README, "Three engines"): a
-# throwaway server and a local session, compared with DuckDB's sample build.
-# Not in `make test`: with them it took 23-34 minutes from fresh clones
-# (README, "Tests"), past the 30-minute budget
+# the same project on PostgreSQL and Spark alone (README, "Three engines"):
+# a throwaway server and a local session, compared with DuckDB's sample build
 ENGINE_TESTS := tests/python/test_engine_postgres.py tests/python/test_engine_spark.py
 test-engines: setup engines dbt-build
 	CREDITS_TEST_SAMPLE_DB=$(CURDIR)/credits.duckdb $(BIN)/pytest -n 2 --dist loadscope \
@@ -116,11 +114,12 @@ dbt-build: setup
 	DBT_TARGET=published $(BIN)/mf validate-configs
 
 # two workers (the machine's cores); a module's tests stay on one worker so
-# that its shared build is made once; modules that read the committed sample
-# share the database dbt-build just published (tests/python/conftest.py)
+# that its shared build is made once, the longest modules first, the tests
+# of modules that share nothing one by one (tests/python/conftest.py);
+# modules that read the committed sample share the database dbt-build just
+# published
 pytest: setup dbt-build
-	CREDITS_TEST_SAMPLE_DB=$(CURDIR)/credits.duckdb $(BIN)/pytest -n 2 --dist loadscope \
-		$(addprefix --ignore=,$(ENGINE_TESTS))
+	CREDITS_TEST_SAMPLE_DB=$(CURDIR)/credits.duckdb $(BIN)/pytest -n 2 --dist loadscope
 
 bench: setup
 	$(BIN)/python -m credit_ledger.benchmark

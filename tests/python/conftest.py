@@ -15,6 +15,50 @@ from credit_ledger.ledger_files import write_ledger
 
 Row = Mapping[str, Any]
 
+# How `make test` shares the suite between its two workers (pytest-xdist,
+# `-n 2 --dist loadscope`): a module's tests go to one worker, so that its
+# module fixtures (a PostgreSQL server, a Spark build, a dashboard) are made
+# once, except in SPREAD_MODULES, whose tests each build their own ledger
+# and are handed out one by one. Work is handed out in collection order,
+# LONGEST_FIRST first (3-7 minutes each), so that the workers end together
+# (xdist's default order, by number of tests, put the engine modules last
+# and left one worker alone with them for ten minutes).
+SPREAD_MODULES = {"test_bad_inputs", "test_chain_and_snapshot", "test_export_shapes",
+                  "test_fifo_example", "test_fifo_property", "test_incremental",
+                  "test_marts", "test_misconfiguration", "test_readme", "test_value_bounds"}
+LONGEST_FIRST = ["test_engine_spark", "test_engine_postgres", "test_export_shapes",
+                 "test_incremental", "test_bad_inputs"]
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = _module(item.nodeid)
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the collection order within a rank
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """--dist loadscope with the scopes above, in collection order."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        # xdist's own override point (its loadgroup mode replaces it too;
+        # that mode cannot be used: it rewrites node ids, which pytest 9
+        # no longer allows)
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid if _module(nodeid) in SPREAD_MODULES else super()._split_scope(nodeid)
+
+    config.option.loadscopereorder = False
+    return Scheduling(config, log)
+
+
 # dbt's YAML unit tests check model SQL on fixed rows, whatever the ledger:
 # `make test` runs them once (its dbt build step), so the dbt builds of
 # pytest skip them (dbt reads --exclude-resource-type from this variable; a
