@@ -22,7 +22,7 @@ Row = Mapping[str, Any]
 # and are handed out one by one. Work is handed out in collection order,
 # LONGEST_FIRST first (3-7 minutes each), so that the workers end together
 # (xdist's default order, by number of tests, put the engine modules last
-# and left one worker alone with them for ten minutes).
+# and left one worker alone with them for minutes).
 SPREAD_MODULES = {"test_bad_inputs", "test_chain_and_snapshot", "test_export_shapes",
                   "test_fifo_example", "test_fifo_property", "test_incremental",
                   "test_marts", "test_misconfiguration", "test_readme", "test_value_bounds"}
