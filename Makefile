@@ -77,8 +77,8 @@ test: setup browser
 # the same project on PostgreSQL and Spark (README, "Three engines"): a
 # throwaway server and a local session, compared with DuckDB's sample build.
 # Not in `make test`: with them it took 23-34 minutes from fresh clones, and
-# a run on a slow day was stopped after 31 minutes with 25 of 183 tests done
-# (README, "Tests"): past the 30-minute budget
+# a run on a slow day was stopped after 23.5 minutes with 25 of 183 tests
+# done (README, "Tests"): past the 30-minute budget
 ENGINE_TESTS := tests/python/test_engine_postgres.py tests/python/test_engine_spark.py
 test-engines: setup engines dbt-build
 	CREDITS_TEST_SAMPLE_DB=$(CURDIR)/credits.duckdb $(BIN)/pytest -n 2 --dist loadscope \
