@@ -50,8 +50,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class Scheduling(LoadScopeScheduling):
         # xdist's own override point (its loadgroup mode replaces it too;
-        # that mode cannot be used: it rewrites node ids, which pytest 9
-        # no longer allows)
+        # that mode cannot be used: it rewrites item._nodeid, which pytest
+        # 9.2 ignores, so its groups are silently dropped)
         def _split_scope(self, nodeid: str) -> str:
             return nodeid if _module(nodeid) in SPREAD_MODULES else super()._split_scope(nodeid)
 
