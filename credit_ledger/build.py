@@ -32,7 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import duckdb
 
@@ -143,15 +143,27 @@ def publish(working: Path, published: Path) -> int:
     return published.stat().st_size
 
 
-def dbt_command(args: Sequence[str]) -> list[str]:
-    """`dbt <args>`; with no subcommand first, `dbt build <args>`."""
+# runs `dbt <args>` with this environment in this folder; returns the exit code
+DbtCall = Callable[[Sequence[str], Mapping[str, str], Path], int]
+
+
+def dbt_args(args: Sequence[str]) -> list[str]:
+    """`<args>`; with no subcommand first, `build <args>`."""
     if not args or args[0].startswith("-"):
-        args = ["build", *args]
-    return [dbt_executable(), *args]
+        return ["build", *args]
+    return list(args)
+
+
+def dbt_subprocess(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> int:
+    return subprocess.run([dbt_executable(), *args], cwd=cwd, env=env).returncode
 
 
 def build_and_publish(
-    args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    call_dbt: DbtCall = dbt_subprocess,
 ) -> tuple[int, Outcome]:
     """Run dbt on the working file, publish it if the run passed."""
     cwd = cwd or Path.cwd()
@@ -167,7 +179,7 @@ def build_and_publish(
         before = latest_run(paths.working)
     except duckdb.Error:  # held by another build: dbt will say so
         before = None
-    returncode = subprocess.run(dbt_command(args), cwd=cwd, env=run_env).returncode
+    returncode = call_dbt(dbt_args(args), run_env, cwd)
     if returncode != 0:
         return returncode, Outcome(
             False, f"not published: dbt exited {returncode}; {paths.published} unchanged"

@@ -1,7 +1,14 @@
-"""Run dbt on this project in a subprocess, against a chosen DuckDB file and ledger.
+"""Run dbt on this project, against a chosen DuckDB file and ledger, as the
+`dbt` command would, from a long-lived child process.
 
-A subprocess (not dbtRunner in-process) keeps each run's DuckDB file closed
-when the call returns, so callers can open it right away.
+Each call goes to an idle child (`python -m credit_ledger.dbt_runner
+serve`, started when none is idle and kept until this process exits) that
+runs dbt's command line in-process: importing dbt and its adapters costs
+3-4 s per process, and a test suite makes about a hundred dbt calls. The
+child gives each call the caller's environment and folder, captures
+everything written to its stdout and stderr, returns dbt's exit code, and
+closes dbt-duckdb's database after every call, so callers can open the
+file right away (DuckDB admits one process per file).
 
 Runs keep dbt's partial parse (a full parse of the project costs about 11 s):
 the ledger is passed as CREDITS_LEDGER_PATH rather than in --vars, dbt runs
@@ -21,9 +28,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import IO, Any, Mapping, Sequence
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
@@ -79,9 +88,9 @@ def run_dbt(
 ) -> DbtResult:
     """Run `dbt <args>` with the DuckDB file `db_path`; artifacts go to `work_dir`.
 
-    With `publish_path`, run it through `python -m credit_ledger.build`, which
-    copies `db_path` over `publish_path` when the run passed (its last output
-    line says what it did).
+    With `publish_path`, run it as `python -m credit_ledger.build` would,
+    which copies `db_path` over `publish_path` when the run passed (its last
+    output line says what it did).
     """
     dbt_vars = dict(dbt_vars or {})
     env = dict(os.environ)
@@ -100,19 +109,7 @@ def run_dbt(
     )
     if publish_path is not None:
         env["CREDITS_PUBLISH_PATH"] = str(publish_path)
-    runner = (
-        [sys.executable, "-m", "credit_ledger.build"]
-        if publish_path is not None
-        else [dbt_executable()]
-    )
-    command = [
-        *runner,
-        *args,
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-    ]
+    command = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
     target = args[args.index("--target") + 1] if "--target" in args else env.get("DBT_TARGET")
@@ -124,9 +121,7 @@ def run_dbt(
         target_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached_parse, target_dir / PARTIAL_PARSE_FILE)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    completed = subprocess.run(
-        command, cwd=db_path.parent, env=env, capture_output=True, text=True
-    )
+    returncode, output = call_dbt(command, env, db_path.parent, publish=publish_path is not None)
     if (target_dir / PARTIAL_PARSE_FILE).exists():
         cached_parse.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target_dir / PARTIAL_PARSE_FILE, cached_parse)
@@ -138,9 +133,135 @@ def run_dbt(
         results = run_results.get("results", [])
         elapsed = float(run_results.get("elapsed_time", 0.0))
         run_results_path.unlink()
-    result = DbtResult(
-        completed.returncode, completed.stdout + completed.stderr, results, elapsed
-    )
+    result = DbtResult(returncode, output, results, elapsed)
     if check and not result.ok:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.output[-6000:]}")
     return result
+
+
+class _DbtProcess:
+    """A child running `serve`: one JSON request per line on its stdin, one
+    JSON reply per line on its stdout."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "credit_ledger.dbt_runner", "serve"],
+            cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True,
+        )
+
+    def call(self, request: dict[str, Any]) -> int | None:
+        """dbt's exit code, None when the child died."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            return None
+        reply = self.process.stdout.readline()
+        return int(json.loads(reply)["returncode"]) if reply else None
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()  # the child's loop ends
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+_IDLE: list[_DbtProcess] = []
+_IDLE_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_idle() -> None:
+    with _IDLE_LOCK:
+        while _IDLE:
+            _IDLE.pop().close()
+
+
+def call_dbt(
+    args: Sequence[str], env: Mapping[str, str], cwd: Path, *, publish: bool = False
+) -> tuple[int, str]:
+    """(exit code, output) of `dbt <args>` (or of `python -m credit_ledger.build
+    <args>` with `publish`) run by an idle child; concurrent callers (threads)
+    get a child each."""
+    with _IDLE_LOCK:
+        child = _IDLE.pop() if _IDLE else None
+    child = child or _DbtProcess()
+    fd, output_name = tempfile.mkstemp(prefix="dbt-output-", suffix=".log")
+    os.close(fd)
+    output_path = Path(output_name)
+    try:
+        returncode = child.call({"args": list(args), "env": dict(env), "cwd": str(cwd),
+                                 "output": output_name, "publish": publish})
+        output = output_path.read_text(errors="replace")
+    finally:
+        output_path.unlink(missing_ok=True)
+    if returncode is None:
+        child.close()
+        return -1, output + "\n(the dbt process ended without replying: it crashed)"
+    with _IDLE_LOCK:
+        _IDLE.append(child)
+    return returncode, output
+
+
+def _dbt_in_process(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> int:
+    """`dbt <args>` as the `dbt` command runs it (its exit code), in this
+    process; then dbt-duckdb's database is closed."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import cli
+
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    try:
+        cli.main(args=list(args), prog_name="dbt", standalone_mode=True)
+        return 0
+    except SystemExit as exit_:
+        code = exit_.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    finally:
+        # dbt-duckdb keeps its database open for the next run of the process
+        # (it only forgets it at the end)
+        with DuckDBConnectionManager._LOCK:
+            if DuckDBConnectionManager._ENV is not None:
+                DuckDBConnectionManager._ENV.close()
+                DuckDBConnectionManager._ENV = None
+
+
+def _serve(requests: IO[str], replies: IO[str]) -> None:
+    from credit_ledger.build import build_and_publish
+
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)  # nothing but replies reaches the caller's pipe
+    for line in requests:
+        request = json.loads(line)
+        args, env, cwd = request["args"], request["env"], Path(request["cwd"])
+        with open(request["output"], "wb") as output:
+            os.dup2(output.fileno(), 1)
+            os.dup2(output.fileno(), 2)
+            try:
+                if request["publish"]:
+                    returncode, outcome = build_and_publish(
+                        args, env=env, cwd=cwd, call_dbt=_dbt_in_process)
+                    print(outcome.message)
+                else:
+                    returncode = _dbt_in_process(args, env, cwd)
+            except Exception:  # noqa: BLE001 - reported in the output, exit 2 as dbt's
+                traceback.print_exc()
+                returncode = 2
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(quiet, 1)
+                os.dup2(quiet, 2)
+        replies.write(json.dumps({"returncode": returncode}) + "\n")
+        replies.flush()
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["serve"]:
+    # replies go to the stdout this process was given; dbt's own writes to
+    # fds 1 and 2 go to each request's output file
+    _serve(sys.stdin, os.fdopen(os.dup(1), "w"))

@@ -40,7 +40,7 @@ import psycopg2
 import pytest
 
 from conftest import BuiltLedger
-from credit_ledger.dbt_runner import PROJECT_DIR, dbt_executable, run_dbt
+from credit_ledger.dbt_runner import PROJECT_DIR, call_dbt, run_dbt
 from credit_ledger.ledger_files import COLUMNS, write_ledger
 from fifo_ledgers import as_tuples, random_ledgers
 from ledgers import (
@@ -96,14 +96,12 @@ class Postgres:
                    DBT_LOG_PATH=str(self.work / "logs" / name))
         if unit_tests:
             env.pop("DBT_EXCLUDE_RESOURCE_TYPES", None)
-        command = [dbt_executable(), *args, "--target", "postgres",
+        command = [*args, "--target", "postgres",
                    "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
         if dbt_vars:
             command += ["--vars", json.dumps(dbt_vars)]
-        completed = subprocess.run(command, cwd=PROJECT_DIR, env=env,
-                                   capture_output=True, text=True)
-        output = completed.stdout + completed.stderr
-        assert (completed.returncode != 0) == fails, (
+        returncode, output = call_dbt(command, env, PROJECT_DIR)
+        assert (returncode != 0) == fails, (
             f"dbt {' '.join(args)} on {database}:\n{output[-8000:]}")
         return output
 
