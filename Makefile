@@ -2,8 +2,8 @@
 #   make build   set up .venv, run `dbt build` over the sample ledger and
 #                publish the marts as credits.duckdb (credit_ledger/build.py)
 #   make test    set up .venv and run the whole test suite (lint, dbt build,
-#                mf validate-configs, pytest with the dashboard's browser test)
-#   make test-engines   the same project on PostgreSQL and Spark
+#                mf validate-configs, pytest with the dashboard's browser test
+#                and the same project on PostgreSQL and Spark)
 #   make dashboard   serve the dashboard over credits.duckdb on 127.0.0.1:$(DASHBOARD_PORT)
 
 PYTHON ?= python3
@@ -74,11 +74,9 @@ build: setup
 test: setup browser
 	$(MAKE) --no-print-directory -j2 lint pytest
 
-# the same project on PostgreSQL and Spark (README, "Three engines"): a
-# throwaway server and a local session, compared with DuckDB's sample build.
-# Not in `make test`: with them it took 23-34 minutes from fresh clones, and
-# a run on a slow day was stopped after 23.5 minutes with 25 of 183 tests
-# done (README, "Tests"): past the 30-minute budget
+# the engine tests alone (`make test` runs them too): the same project on
+# PostgreSQL and Spark (README, "Three engines"), a throwaway server and a
+# local session, compared with DuckDB's sample build
 ENGINE_TESTS := tests/python/test_engine_postgres.py tests/python/test_engine_spark.py
 test-engines: setup engines dbt-build
 	CREDITS_TEST_SAMPLE_DB=$(CURDIR)/credits.duckdb $(BIN)/pytest -n 2 --dist loadscope \
@@ -121,9 +119,8 @@ dbt-build: setup
 # of modules that share nothing one by one (tests/python/conftest.py);
 # modules that read the committed sample share the database dbt-build just
 # published
-pytest: setup dbt-build
-	CREDITS_TEST_SAMPLE_DB=$(CURDIR)/credits.duckdb $(BIN)/pytest -n 2 --dist loadscope \
-		$(addprefix --ignore=,$(ENGINE_TESTS))
+pytest: setup engines dbt-build
+	CREDITS_TEST_SAMPLE_DB=$(CURDIR)/credits.duckdb $(BIN)/pytest -n 2 --dist loadscope
 
 bench: setup
 	$(BIN)/python -m credit_ledger.benchmark

@@ -36,10 +36,13 @@ from typing import IO, Any, Mapping, Sequence
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
-# this process's parse results, one per (vars, target, database file name);
-# removed when the process exits
-_PARSE_CACHE = Path(tempfile.gettempdir()) / f"credit-ledger-parse-{os.getpid()}"
-atexit.register(shutil.rmtree, _PARSE_CACHE, True)
+# parse results, one per (vars, target, database file name): in
+# $CREDITS_PARSE_CACHE, a folder the processes of a test run share (each
+# file is replaced whole), else in one of this process's own, removed when
+# it exits
+PARSE_CACHE_ENV = "CREDITS_PARSE_CACHE"
+_OWN_PARSE_CACHE = Path(tempfile.gettempdir()) / f"credit-ledger-parse-{os.getpid()}"
+atexit.register(shutil.rmtree, _OWN_PARSE_CACHE, True)
 
 
 @dataclass
@@ -116,7 +119,8 @@ def run_dbt(
     parse_key = hashlib.sha1(
         json.dumps([dbt_vars, db_path.name, str(project_dir), target]).encode()
     ).hexdigest()
-    cached_parse = _PARSE_CACHE / parse_key / PARTIAL_PARSE_FILE
+    parse_cache = Path(env.get(PARSE_CACHE_ENV) or _OWN_PARSE_CACHE)
+    cached_parse = parse_cache / parse_key / PARTIAL_PARSE_FILE
     if cached_parse.exists() and not (target_dir / PARTIAL_PARSE_FILE).exists():
         target_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached_parse, target_dir / PARTIAL_PARSE_FILE)
@@ -124,7 +128,10 @@ def run_dbt(
     returncode, output = call_dbt(command, env, db_path.parent, publish=publish_path is not None)
     if (target_dir / PARTIAL_PARSE_FILE).exists():
         cached_parse.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(target_dir / PARTIAL_PARSE_FILE, cached_parse)
+        partial = cached_parse.with_name(
+            f"{PARTIAL_PARSE_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
+        shutil.copyfile(target_dir / PARTIAL_PARSE_FILE, partial)
+        os.replace(partial, cached_parse)
     run_results_path = work_dir / "target" / "run_results.json"
     results: list[dict[str, Any]] = []
     elapsed = 0.0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -10,7 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 import duckdb
 import pytest
 
-from credit_ledger.dbt_runner import PROJECT_DIR, DbtResult, run_dbt
+from credit_ledger.dbt_runner import PARSE_CACHE_ENV, PROJECT_DIR, DbtResult, run_dbt
 from credit_ledger.ledger_files import write_ledger
 
 Row = Mapping[str, Any]
@@ -57,6 +60,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     config.option.loadscopereorder = False
     return Scheduling(config, log)
+
+
+# The workers share dbt's saved parses (credit_ledger/dbt_runner.py): a
+# folder made by the controlling process, which the workers inherit.
+if PARSE_CACHE_ENV not in os.environ:
+    os.environ[PARSE_CACHE_ENV] = tempfile.mkdtemp(prefix="credit-ledger-parse-")
+    atexit.register(shutil.rmtree, os.environ[PARSE_CACHE_ENV], True)
 
 
 # dbt's YAML unit tests check model SQL on fixed rows, whatever the ledger:
@@ -114,7 +124,11 @@ def build_ledger(tmp_path: Path) -> BuildLedger:
         if ledger_dir is None:
             ledger_dir = run_dir / "ledger"
             write_ledger(ledger_dir, tables or {}, fmt=fmt)
-        dbt_vars: dict[str, Any] = {"ledger_path": str(ledger_dir), "ledger_format": fmt}
+        # (csv, the default, is not passed: dbt's saved parse then serves
+        # the runs that pass no vars too)
+        dbt_vars: dict[str, Any] = {"ledger_path": str(ledger_dir)}
+        if fmt != "csv":
+            dbt_vars["ledger_format"] = fmt
         dbt_vars.update(extra_vars or {})
         db_path = tmp_path / "credits.duckdb"
         result = run_dbt(
@@ -144,7 +158,7 @@ def sample_build(tmp_path_factory: pytest.TempPathFactory) -> BuiltLedger:
             pytest.fail(f"{SAMPLE_DB_ENV}={shared} does not exist: run `make build`, or unset it")
         return BuiltLedger(None, Path(shared))
     work = tmp_path_factory.mktemp("sample")
-    result = run_dbt(["build"], db_path=work / "db.duckdb", work_dir=work,
+    result = run_dbt(["build"], db_path=work / "credits.duckdb", work_dir=work,
                      dbt_vars={"ledger_path": "data/sample_ledger"})
     assert result.ok, result.output[-8000:]
-    return BuiltLedger(result, work / "db.duckdb")
+    return BuiltLedger(result, work / "credits.duckdb")

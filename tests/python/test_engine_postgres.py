@@ -411,10 +411,10 @@ def test_dirty_ledger_stages_alike(postgres: Postgres, tmp_path: Path) -> None:
     dbt_vars = {"max_quarantined_share": 1, "now": NOW}
     duck = tmp_path / "duck"
     duck.mkdir()
-    result = run_dbt(STAGING, db_path=duck / "db.duckdb", work_dir=duck,
+    result = run_dbt(STAGING, db_path=duck / "credits.duckdb", work_dir=duck,
                      dbt_vars={**dbt_vars, "ledger_path": str(directory)})
     assert result.ok, result.output[-8000:]
-    duckdb_build = BuiltLedger(result, duck / "db.duckdb")
+    duckdb_build = BuiltLedger(result, duck / "credits.duckdb")
     postgres.create_database("dirty")
     postgres.load("dirty", directory)
     postgres.dbt("dirty", STAGING, "dirty", dbt_vars=dbt_vars)

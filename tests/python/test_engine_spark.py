@@ -135,7 +135,7 @@ def spark_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRuns]:
         duck.mkdir()
         duck_result: list[DbtResult] = []
         duck_build = threading.Thread(target=lambda: duck_result.append(run_dbt(
-            STAGING, db_path=duck / "db.duckdb", work_dir=duck,
+            STAGING, db_path=duck / "credits.duckdb", work_dir=duck,
             dbt_vars={**FIFO_VARS, "ledger_path": str(fifo_ledger)})))
         duck_build.start()
         steps: list[dict[str, Any]] = [
@@ -166,7 +166,7 @@ def spark_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRuns]:
         assert duck_result and duck_result[0].ok, duck_result[0].output[-8000:]
         checks = [" ".join(" ".join(results[i]["errors"]).split()) for i in check_steps]
         yield SparkRuns(_dbt_result(results[1]), events, work / "fifo_dump",
-                        _dbt_result(results[-1]), work / "sample_dump", duck / "db.duckdb",
+                        _dbt_result(results[-1]), work / "sample_dump", duck / "credits.duckdb",
                         checks)
     finally:
         if saved is None:

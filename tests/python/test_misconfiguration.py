@@ -19,7 +19,7 @@ ROWS = [entry(1, 1, "monthly_allocation", 100.0, "2024-03-01 10:00:00", previous
 
 def test_missing_ledger_directory_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "no_such_dir"
-    result = run_dbt(["build"], db_path=tmp_path / "db.duckdb", work_dir=tmp_path,
+    result = run_dbt(["build"], db_path=tmp_path / "credits.duckdb", work_dir=tmp_path,
                      dbt_vars={"ledger_path": str(missing)})
     assert not result.ok
     assert f"ledger_path '{missing}' does not exist or is empty" in result.output

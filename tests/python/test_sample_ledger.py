@@ -49,7 +49,7 @@ def test_views_read_the_ledger_from_any_directory(sample: BuiltLedger, tmp_path)
 def test_source_freshness_at_the_samples_clock(
     sample: BuiltLedger, tmp_path, now: str, status: str
 ) -> None:
-    db_path = tmp_path / "db.duckdb"  # the check's hooks write: a copy
+    db_path = tmp_path / "credits.duckdb"  # the check's hooks write: a copy
     shutil.copy(sample.db_path, db_path)
     result = run_dbt(["source", "freshness"], db_path=db_path, work_dir=tmp_path,
                      dbt_vars={"ledger_path": str(SAMPLE), "now": now})
@@ -141,7 +141,7 @@ def test_no_clear_text_email_after_staging(sample: BuiltLedger) -> None:
 
 
 def test_every_analysis_compiles_and_returns_rows(sample: BuiltLedger, tmp_path) -> None:
-    db_path = tmp_path / "db.duckdb"  # compiling runs the hooks, which write: a copy
+    db_path = tmp_path / "credits.duckdb"  # compiling runs the hooks, which write: a copy
     shutil.copy(sample.db_path, db_path)
     result = run_dbt(["compile", "--select", "resource_type:analysis"],
                      db_path=db_path, work_dir=tmp_path,
@@ -152,7 +152,7 @@ def test_every_analysis_compiles_and_returns_rows(sample: BuiltLedger, tmp_path)
     assert names == {path.stem for path in (PROJECT_DIR / "analyses").glob("*.sql")}
     assert len(names) >= 5
     for path in compiled:
-        # (the compiled SQL names the copy's catalog, db)
+        # (the compiled SQL names the copy's catalog, credits)
         copy = BuiltLedger(None, db_path)
         assert copy.rows(f"select count(*) from ({path.read_text()})")[0][0] > 0, path.stem
 
@@ -162,7 +162,7 @@ def test_docs_site_has_the_overview_and_every_source_with_its_columns(
     # the catalog only (the build already created the views over the export
     # files that the sources read); its hooks write, so on a copy
     work = tmp_path
-    db_path = work / "db.duckdb"
+    db_path = work / "credits.duckdb"
     shutil.copy(sample.db_path, db_path)
     result = run_dbt(["docs", "generate"], db_path=db_path,
                      work_dir=work, dbt_vars={"ledger_path": str(SAMPLE)})

@@ -121,7 +121,7 @@ def compiled_sample(sample_build: BuiltLedger,
     """The shared sample build, and each planted test's SQL as dbt compiles it
     over everything (`test_scope: all`, as a full build runs it)."""
     work = tmp_path_factory.mktemp("singular")
-    db_path = work / "db.duckdb"  # compiling runs the hooks, which write: a copy
+    db_path = work / "credits.duckdb"  # compiling runs the hooks, which write: a copy
     shutil.copy(sample_build.db_path, db_path)
     tests = sorted(PLANTS | GENERIC_PLANTS)
     result = run_dbt(["compile", "--select", *tests], db_path=db_path, work_dir=work,
@@ -151,7 +151,7 @@ def test_planted_discrepancy_fails(compiled_sample: CompiledSample, tmp_path: Pa
                                    test_name: str, plant: str) -> None:
     db_path = tmp_path / "planted.duckdb"
     shutil.copy(compiled_sample.db_path, db_path)
-    # the compiled SQL names the catalog after the built file (db.duckdb: db)
+    # the compiled SQL names the catalog after the built file (credits.duckdb: credits)
     catalog = compiled_sample.db_path.name.split(".")[0]
     with duckdb.connect() as con:
         con.execute(f"attach '{db_path}' as {catalog}")

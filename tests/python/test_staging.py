@@ -40,12 +40,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltLedger:
 
     base = tmp_path_factory.mktemp("staging")
     write_ledger(base / "ledger", ledger(CLEAN + DIRTY))
-    result = run_dbt(SELECT, db_path=base / "db.duckdb", work_dir=base,
+    result = run_dbt(SELECT, db_path=base / "credits.duckdb", work_dir=base,
                      dbt_vars={"ledger_path": str(base / "ledger"),
                                # most rows here are dirt on purpose
                                "max_quarantined_share": 1})
     assert result.ok, result.output[-8000:]
-    return BuiltLedger(result, base / "db.duckdb")
+    return BuiltLedger(result, base / "credits.duckdb")
 
 
 def clean_row(built: BuiltLedger, row_id: int) -> dict:

@@ -41,7 +41,9 @@ class Incremental:
     affected: set[int]
 
     def copy(self, tmp_path: Path) -> Path:
-        db_path = tmp_path / "planted.duckdb"
+        # the built file's name: dbt's saved parse serves calls on the same name
+        db_path = tmp_path / "planted" / self.db_path.name
+        db_path.parent.mkdir(exist_ok=True)
         shutil.copy(self.db_path, db_path)
         return db_path
 
@@ -70,7 +72,7 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> Incremental:
     work = tmp_path_factory.mktemp("test_scope")
     ledger = work / "ledger"
     shutil.copytree(PROJECT_DIR / "data" / "sample_ledger", ledger)
-    db_path = work / "db.duckdb"
+    db_path = work / "credits.duckdb"
     dbt_vars = {"ledger_path": str(ledger)}
     first = run_dbt(["build"], db_path=db_path, work_dir=work / "first", dbt_vars=dbt_vars)
     assert first.ok, first.output[-6000:]
