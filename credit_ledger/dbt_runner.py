@@ -169,8 +169,11 @@ class _DbtProcess:
         return int(json.loads(reply)["returncode"]) if reply else None
 
     def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()  # the child's loop ends
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()  # the child's loop ends
+        except OSError:  # it died with a request unread
+            pass
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -194,8 +197,14 @@ def call_dbt(
     """(exit code, output) of `dbt <args>` (or of `python -m credit_ledger.build
     <args>` with `publish`) run by an idle child; concurrent callers (threads)
     get a child each."""
+    child = None
     with _IDLE_LOCK:
-        child = _IDLE.pop() if _IDLE else None
+        while _IDLE and child is None:
+            idle = _IDLE.pop()
+            if idle.process.poll() is None:
+                child = idle
+            else:  # killed while idle (e.g. an interrupt to the process group)
+                idle.close()
     child = child or _DbtProcess()
     fd, output_name = tempfile.mkstemp(prefix="dbt-output-", suffix=".log")
     os.close(fd)
@@ -204,6 +213,12 @@ def call_dbt(
         returncode = child.call({"args": list(args), "env": dict(env), "cwd": str(cwd),
                                  "output": output_name, "publish": publish})
         output = output_path.read_text(errors="replace")
+    except BaseException:
+        # interrupted mid-call: the child would go on running dbt and
+        # holding the database file
+        child.process.kill()
+        child.close()
+        raise
     finally:
         output_path.unlink(missing_ok=True)
     if returncode is None:
@@ -232,10 +247,15 @@ def _dbt_in_process(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> i
     finally:
         # dbt-duckdb keeps its database open for the next run of the process
         # (it only forgets it at the end)
+        # (the next call's relative path may name another folder's file);
+        # its warn-once messages are the next call's to give too
         with DuckDBConnectionManager._LOCK:
-            if DuckDBConnectionManager._ENV is not None:
-                DuckDBConnectionManager._ENV.close()
+            try:
+                if DuckDBConnectionManager._ENV is not None:
+                    DuckDBConnectionManager._ENV.close()
+            finally:
                 DuckDBConnectionManager._ENV = None
+                DuckDBConnectionManager._LOGGED_MESSAGES.clear()
 
 
 def _serve(requests: IO[str], replies: IO[str]) -> None:
@@ -256,9 +276,9 @@ def _serve(requests: IO[str], replies: IO[str]) -> None:
                     print(outcome.message)
                 else:
                     returncode = _dbt_in_process(args, env, cwd)
-            except Exception:  # noqa: BLE001 - reported in the output, exit 2 as dbt's
+            except Exception:  # noqa: BLE001 - a traceback and exit 1, as a Python command's
                 traceback.print_exc()
-                returncode = 2
+                returncode = 1
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
@@ -269,6 +289,9 @@ def _serve(requests: IO[str], replies: IO[str]) -> None:
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["serve"]:
-    # replies go to the stdout this process was given; dbt's own writes to
-    # fds 1 and 2 go to each request's output file
-    _serve(sys.stdin, os.fdopen(os.dup(1), "w"))
+    # requests come on the stdin and replies go to the stdout this process
+    # was given; dbt (and what it starts) gets /dev/null as its stdin, and
+    # its writes to fds 1 and 2 go to each request's output file
+    requests, replies = os.fdopen(os.dup(0)), os.fdopen(os.dup(1), "w")
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    _serve(requests, replies)
