@@ -245,10 +245,9 @@ def _dbt_in_process(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> i
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     finally:
-        # dbt-duckdb keeps its database open for the next run of the process
-        # (it only forgets it at the end)
-        # (the next call's relative path may name another folder's file);
-        # its warn-once messages are the next call's to give too
+        # dbt-duckdb keeps its database open for the process's next run,
+        # which may name another folder's file by the same relative path;
+        # its warn-once messages are the next run's to give too
         with DuckDBConnectionManager._LOCK:
             try:
                 if DuckDBConnectionManager._ENV is not None:

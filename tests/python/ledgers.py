@@ -170,11 +170,11 @@ def generated_ledger(tmp_path: Path, users: int, months: int,
     return ledger, header, rows
 
 
-def relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:
-    return con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_catalog = ? and table_schema in ('staging', 'intermediate', 'marts') "
-        "order by 1, 2", [catalog]).fetchall()
+def database_in(folder: Path) -> Path:
+    """The DuckDB file of the builds in `folder`. Every test's file has this
+    name: dbt's saved parse is keyed by the profile, which holds the name,
+    so one parse serves them all (credit_ledger/dbt_runner.py)."""
+    return folder / "credits.duckdb"
 
 
 def relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:

@@ -20,7 +20,8 @@ import duckdb
 from credit_ledger.dbt_runner import DbtResult, run_dbt
 from credit_ledger.ledger_files import write_ledger
 from ledgers import (
-    MODELS_ONLY, SCHEDULED, assert_same_tables, catalog, entry, generated_ledger, write_rows,
+    MODELS_ONLY, SCHEDULED, assert_same_tables, catalog, database_in, entry,
+    generated_ledger, write_rows,
 )
 
 
@@ -31,7 +32,7 @@ def build(db: Path, work: Path, dbt_vars: Mapping[str, Any],
 
 def assert_equals_full_refresh(tmp_path: Path, inc_db: Path,
                                dbt_vars: Mapping[str, Any]) -> None:
-    full_db = tmp_path / "rebuilt" / "credits.duckdb"
+    full_db = database_in(tmp_path / "rebuilt")
     result = build(full_db, tmp_path / "full", dbt_vars, MODELS_ONLY + ["--full-refresh"])
     assert result.ok, result.output[-6000:]
     assert_same_tables(inc_db, full_db)
@@ -57,7 +58,7 @@ def test_nightly_redumps(tmp_path: Path) -> None:
        the deleted row and never loaded the new ones)."""
     ledger, header, rows = generated_ledger(tmp_path, users=10, months=3, seed=22)
     col = {name: i for i, name in enumerate(header)}
-    inc_db = tmp_path / "incremental" / "credits.duckdb"
+    inc_db = database_in(tmp_path / "incremental")
     dbt_vars = {"ledger_path": str(ledger)}
     night = [list(r) for r in rows[:-5]]
     write_rows(ledger / "credit_histories.csv", header, night)
@@ -106,7 +107,7 @@ def test_folder_of_daily_files(tmp_path: Path) -> None:
     day (one of them re-exporting an edited row), builds like one file."""
     ledger, header, rows = generated_ledger(tmp_path, users=10, months=3, seed=24)
     col = {name: i for i, name in enumerate(header)}
-    inc_db = tmp_path / "incremental" / "credits.duckdb"
+    inc_db = database_in(tmp_path / "incremental")
     dbt_vars = {"ledger_path": str(ledger)}
     folder = ledger / "credit_histories"
     folder.mkdir()

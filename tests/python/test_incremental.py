@@ -18,7 +18,8 @@ import duckdb
 from credit_ledger.dbt_runner import run_dbt
 from credit_ledger.ledger_files import write_ledger
 from ledgers import (
-    MODELS_ONLY, SCHEDULED, assert_same_tables, catalog, entry, generated_ledger, write_rows,
+    MODELS_ONLY, SCHEDULED, assert_same_tables, catalog, database_in, entry,
+    generated_ledger, write_rows,
 )
 
 def plan_batches(header: list[str], rows: list[list[str]]) -> list[list[list[str]]]:
@@ -60,7 +61,7 @@ def test_stepwise_incremental_equals_full_refresh(tmp_path: Path) -> None:
     ledger, header, rows = generated_ledger(tmp_path, users=40, months=5, seed=5)
     batches = plan_batches(header, rows)
 
-    inc_db, full_db = tmp_path / "incremental" / "credits.duckdb", tmp_path / "rebuilt" / "credits.duckdb"
+    inc_db, full_db = database_in(tmp_path / "incremental"), database_in(tmp_path / "rebuilt")
     dbt_vars = {"ledger_path": str(ledger)}
     loaded: list[list[str]] = []
     affected_counts = []
@@ -99,7 +100,7 @@ def test_build_after_a_partial_and_a_failed_run_equals_full_refresh(tmp_path: Pa
     it would take the rows those runs loaded into base as already processed
     and never recompute their users.)"""
     ledger, header, rows = generated_ledger(tmp_path, users=12, months=3, seed=8)
-    inc_db, full_db = tmp_path / "incremental" / "credits.duckdb", tmp_path / "rebuilt" / "credits.duckdb"
+    inc_db, full_db = database_in(tmp_path / "incremental"), database_in(tmp_path / "rebuilt")
     dbt_vars = {"ledger_path": str(ledger)}
     n = len(rows)
     subscriptions = (ledger / "subscriptions.csv").read_text()
@@ -146,7 +147,7 @@ def test_user_who_joins_users_late_is_recomputed(tmp_path: Path) -> None:
     after = catalog([1, 9])
     after["users"][1]["credits"] = 15.0
     ledger_dir = tmp_path / "ledger"
-    inc_db, full_db = tmp_path / "incremental" / "credits.duckdb", tmp_path / "rebuilt" / "credits.duckdb"
+    inc_db, full_db = database_in(tmp_path / "incremental"), database_in(tmp_path / "rebuilt")
     for step, tables in enumerate([before, after]):
         write_ledger(ledger_dir, {**tables, "credit_histories": rows})
         result = run_dbt(SCHEDULED, db_path=inc_db, work_dir=tmp_path / f"step{step}",
@@ -186,7 +187,7 @@ def test_builds_with_an_explicit_as_of_between_default_builds(tmp_path: Path) ->
     ]
     tables = catalog([1, 2, 3, 99])
     ledger_dir = tmp_path / "ledger"
-    inc_db, full_db = tmp_path / "incremental" / "credits.duckdb", tmp_path / "rebuilt" / "credits.duckdb"
+    inc_db, full_db = database_in(tmp_path / "incremental"), database_in(tmp_path / "rebuilt")
     steps = [(first, {}), (first, {"as_of": "2024-01-05 00:00:00"}), (first + later, {})]
     for step, (rows, extra_vars) in enumerate(steps):
         write_ledger(ledger_dir, {**tables, "credit_histories": rows})
@@ -217,7 +218,7 @@ def test_user_deleted_by_a_run_that_did_not_pass_is_removed(tmp_path: Path) -> N
         entry(3, 99, "credit_purchase", 50.0, "2024-01-02 00:00:00", previous_amount=0.0),
     ]
     ledger = tmp_path / "ledger"
-    db, full_db = tmp_path / "incremental" / "credits.duckdb", tmp_path / "rebuilt" / "credits.duckdb"
+    db, full_db = database_in(tmp_path / "incremental"), database_in(tmp_path / "rebuilt")
     dbt_vars = {"ledger_path": str(ledger)}
     steps = [
         (rows, SCHEDULED),
